@@ -1,0 +1,40 @@
+# The two commands of the README: `make book` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.casekit-installed
+NBVAL := $(BIN)/python -m pytest --nbval --nbval-current-env \
+         --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider chapters
+
+.PHONY: book test unit nbval html chapters clean
+
+# Create or update the virtual environment whenever the pinned dependencies change.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(STAMP)
+
+## book: execute every chapter (default profile) with papermill, then render the HTML book
+book: $(STAMP)
+	$(BIN)/casekit run
+	$(BIN)/casekit build --executed
+
+## test: unit tests, nbval on every stored chapter, then the book build with warnings as errors
+test: unit nbval html
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+nbval: $(STAMP)
+	$(NBVAL)
+
+html: $(STAMP)
+	$(BIN)/casekit build
+
+## chapters: re-execute every chapter and store its outputs (after a change that moves numbers)
+chapters: $(STAMP)
+	$(BIN)/casekit run --update
+
+clean:
+	rm -rf build

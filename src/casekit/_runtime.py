@@ -1,0 +1,68 @@
+"""Quiet, deterministic TensorFlow/Keras start-up shared by every casekit module.
+
+TensorFlow's C++ runtime writes start-up lines (oneDNN notice, missing CUDA drivers)
+straight to file descriptor 2 before its own log level applies. Jupyter kernels
+forward that descriptor into notebook outputs, where the lines would change from
+machine to machine and break nbval. Importing through :func:`keras_module` hides
+those lines once, while every later warning still reaches stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from types import ModuleType
+
+# Silences TF's C++ INFO/WARNING logs after start-up (a reader can override it).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# oneDNN picks kernels by CPU instruction set at run time; the plain Eigen kernels give
+# the same floating-point results on every CPU that runs the same TensorFlow wheel.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+@contextlib.contextmanager
+def _stderr_fd_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the duration of the block."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real descriptor 2 (some embedded interpreters)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def keras_module() -> ModuleType:
+    """Import Keras (and TensorFlow, when it is the backend) with start-up noise hidden."""
+    import sys
+
+    if "keras" not in sys.modules:
+        with _stderr_fd_silenced():
+            if os.environ.get("KERAS_BACKEND") == "tensorflow":
+                import tensorflow  # noqa: F401
+            import keras  # noqa: F401
+    import keras
+
+    return keras
+
+
+def enable_determinism(seed: int) -> None:
+    """Seed Python, NumPy and the backend, and make TensorFlow ops deterministic.
+
+    Keras has no public switch for op determinism, so this is the one place casekit
+    calls ``tf.config`` directly.
+    """
+    keras = keras_module()
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()

@@ -1,0 +1,57 @@
+"""The ``casekit`` command: ``casekit run`` executes chapters, ``casekit build`` renders the book."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from casekit import pipeline, profiles
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="casekit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="execute chapters with papermill into build/executed/")
+    run.add_argument("--profile", help=f"one of {', '.join(profiles.PROFILES)} (default: the notebook's)")
+    run.add_argument("--only", action="append", metavar="CHAPTER",
+                     help="a chapter number such as 01, or its file name; repeatable")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                     help="override a parameter declared in the chapter's parameters cell")
+    run.add_argument("--update", action="store_true",
+                     help="after a successful run, replace the stored chapter (default profile only)")
+    run.add_argument("--no-progress", action="store_true", help="hide papermill's per-cell progress bar")
+
+    build = commands.add_parser("build", help="render the HTML book with Jupyter Book (no execution)")
+    build.add_argument("--executed", action="store_true",
+                       help="render build/executed/ notebooks where present instead of the stored ones")
+    build.add_argument("--no-strict", action="store_true", help="do not treat Sphinx warnings as errors")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        project = pipeline.find_project()
+        if args.command == "run":
+            overrides = {name: pipeline.parse_value(value) for name, value in args.parameter}
+            if args.profile is not None:
+                overrides["profile"] = args.profile
+            chapters = pipeline.select(project, args.only)
+            timings = pipeline.execute(
+                project, chapters, overrides, update=args.update, progress=not args.no_progress
+            )
+            total = sum(seconds for _, seconds in timings)
+            print(f"{len(timings)} chapter(s) executed in {total:.0f} s")
+        else:
+            index = pipeline.build_book(project, executed=args.executed, strict=not args.no_strict)
+            print(f"Book: {index}")
+    except (ValueError, pipeline.ChapterFailed) as error:
+        print(f"casekit: error: {error}", file=sys.stderr)
+        return 2 if isinstance(error, ValueError) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Execute chapters with papermill and render the book with Jupyter Book 1.x.
+
+``casekit run`` checks everything it can before a kernel starts: the chapter names,
+that every ``-p`` name is declared in the chapter's ``parameters`` cell, and every value
+(through :func:`casekit.profiles.validate`). Chapters execute into ``build/executed/``;
+``--update`` then replaces the stored chapter atomically, and only after a run succeeded.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from casekit import profiles
+
+
+class UsageError(ValueError):
+    """A bad command line: reported as one line before anything runs."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where the chapters, book sources and build outputs live."""
+
+    root: Path
+
+    @property
+    def chapters(self) -> Path:
+        return self.root / "chapters"
+
+    @property
+    def book(self) -> Path:
+        return self.root / "book"
+
+    @property
+    def executed(self) -> Path:
+        return self.root / "build" / "executed"
+
+    @property
+    def site_source(self) -> Path:
+        return self.root / "build" / "book-src"
+
+    @property
+    def html(self) -> Path:
+        return self.root / "build" / "html"
+
+    def chapter_files(self) -> list[Path]:
+        return sorted(self.chapters.glob("[0-9][0-9]-*.ipynb"))
+
+
+def find_project(start: Path | None = None) -> Project:
+    """The nearest directory at or above ``start`` holding ``chapters/`` and ``book/``."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "chapters").is_dir() and (candidate / "book" / "_config.yml").is_file():
+            return Project(candidate)
+    raise UsageError(f"no casekit project (chapters/ and book/_config.yml) at or above {here}")
+
+
+def parse_value(text: str) -> Any:
+    """A ``-p`` value as a Python literal when it is one (``0``, ``0.5``, ``None``, ``[0.1]``), else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def select(project: Project, only: Sequence[str] | None) -> list[Path]:
+    """Chapters matching ``--only`` (a number such as ``01`` or a file name), or all."""
+    available = project.chapter_files()
+    if not only:
+        return available
+    chosen = []
+    for key in only:
+        stem = Path(key).name.removesuffix(".ipynb")
+        matches = [p for p in available if p.stem == stem or p.name.split("-", 1)[0] == stem]
+        if not matches:
+            names = ", ".join(p.name.split("-", 1)[0] for p in available)
+            raise UsageError(f"unknown chapter {key!r}; available: {names} (or their file names)")
+        chosen.extend(m for m in matches if m not in chosen)
+    return chosen
+
+
+def declared_parameters(notebook: Path) -> dict[str, Any]:
+    """Names and default values assigned in the notebook's ``parameters``-tagged cell."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise UsageError(f"{notebook.name} must have exactly one 'parameters' cell; found {len(tagged)}")
+    tree = ast.parse("".join(tagged[0]["source"]))
+    found: dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            if not isinstance(target, ast.Name) or node.value is None:
+                raise UsageError(f"{notebook.name}: parameters cell may hold simple assignments only")
+            found[target.id] = ast.literal_eval(node.value)
+        else:
+            raise UsageError(f"{notebook.name}: parameters cell may hold literal assignments only")
+    return found
+
+
+def preflight(chapters: Sequence[Path], overrides: Mapping[str, Any]) -> None:
+    """Reject undeclared names and invalid values for every chapter before any kernel starts."""
+    for notebook in chapters:
+        declared = declared_parameters(notebook)
+        for name in overrides:
+            if name not in declared:
+                raise UsageError(
+                    f"parameter {name!r} is not declared by {notebook.name}; "
+                    f"declared: {', '.join(declared)}"
+                )
+        merged = {**declared, **overrides}
+        profiles.resolve(**merged)
+
+
+def _relative_metadata(notebook: Path, project: Project) -> None:
+    """Store papermill's input/output paths relative to the project, not this machine."""
+    content = json.loads(notebook.read_text(encoding="utf-8"))
+    meta = content.get("metadata", {}).get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in meta and meta[key]:
+            meta[key] = os.path.relpath(meta[key], project.root)
+    notebook.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def execute(
+    project: Project,
+    chapters: Sequence[Path],
+    overrides: Mapping[str, Any],
+    *,
+    update: bool = False,
+    progress: bool = True,
+) -> list[tuple[str, float]]:
+    """Run each chapter into ``build/executed``; with ``update``, replace the stored copy."""
+    import papermill
+
+    if update and overrides:
+        raise UsageError(
+            "--update stores the default-profile outputs only; drop --profile/-p "
+            f"(got {', '.join(overrides)})"
+        )
+    preflight(chapters, overrides)
+    project.executed.mkdir(parents=True, exist_ok=True)
+    timings = []
+    for index, notebook in enumerate(chapters, 1):
+        target = project.executed / notebook.name
+        label = f"[{index}/{len(chapters)}] {notebook.name}"
+        print(f"{label}: executing{' with ' + repr(dict(overrides)) if overrides else ''}", flush=True)
+        started = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(target),
+                parameters=dict(overrides),
+                kernel_name="python3",
+                progress_bar=progress,
+                cwd=str(project.chapters),
+            )
+        except papermill.PapermillExecutionError as error:
+            raise ChapterFailed(f"{notebook.name} failed: {error.ename}: {error.evalue}") from None
+        elapsed = time.perf_counter() - started
+        timings.append((notebook.name, elapsed))
+        print(f"{label}: done in {elapsed:.0f} s -> {target.relative_to(project.root)}", flush=True)
+        if update:
+            _relative_metadata(target, project)
+            staged = notebook.with_name(f".{notebook.name}.tmp")
+            shutil.copyfile(target, staged)
+            os.replace(staged, notebook)
+            print(f"{label}: stored outputs updated", flush=True)
+    return timings
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter raised while executing; the stored chapter was left untouched."""
+
+
+def stage_book(project: Project, *, executed: bool) -> Path:
+    """Copy book sources and chapters (stored, or freshly executed) into one source tree."""
+    source = project.site_source
+    if source.exists():
+        shutil.rmtree(source)
+    shutil.copytree(project.book, source)
+    (source / "chapters").mkdir()
+    for notebook in project.chapter_files():
+        fresh = project.executed / notebook.name
+        shutil.copyfile(fresh if executed and fresh.exists() else notebook, source / "chapters" / notebook.name)
+    return source
+
+
+def build_book(project: Project, *, executed: bool = False, strict: bool = True) -> Path:
+    """Render the HTML book with Jupyter Book 1.x (execution off); return ``index.html``."""
+    source = stage_book(project, executed=executed)
+    output = project.root / "build"
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
+        "--path-output", str(output), "--builder", "html",
+    ]
+    if strict:
+        command += ["-n", "-W", "--keep-going"]
+    result = subprocess.run(command, check=False)
+    if result.returncode != 0:
+        raise ChapterFailed(f"jupyter-book build failed (exit {result.returncode}); see the log above")
+    return output / "_build" / "html" / "index.html"

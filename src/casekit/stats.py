@@ -1,0 +1,111 @@
+"""Across-seed summaries: mean with a 95% t-interval, and paired differences.
+
+Seeds are the unit of replication: every interval here is over per-seed results, so
+``n`` is the number of seeds, not the number of test images.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean with the half-width of its confidence interval over ``n`` seeds."""
+
+    mean: float
+    half_width: float
+    n: int
+
+    @property
+    def low(self) -> float:
+        return self.mean - self.half_width
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.half_width
+
+    def excludes_zero(self) -> bool:
+        """True when the whole interval lies on one side of zero."""
+        return self.low > 0 or self.high < 0
+
+    def format(self, scale: float = 1.0, unit: str = "") -> str:
+        """``mean ± half`` at the precision the interval supports (see :func:`decimals_for`)."""
+        digits = decimals_for(self.half_width * scale)
+        return f"{self.mean * scale:.{digits}f} ± {self.half_width * scale:.{digits}f}{unit}"
+
+
+def decimals_for(half_width: float, significant: int = 1) -> int:
+    """Decimals that show ``significant`` digits of an interval's half-width (0 to 6)."""
+    if not math.isfinite(half_width) or half_width <= 0:
+        return 3
+    return int(min(6, max(0, significant - 1 - math.floor(math.log10(half_width)))))
+
+
+def mean_ci(values: Iterable[float], confidence: float = 0.95) -> Estimate:
+    """Mean and t-interval half-width; a single value has an infinite half-width."""
+    array = np.asarray(list(values), dtype=float)
+    if array.size == 0:
+        raise ValueError("mean_ci needs at least one value")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
+    if array.size == 1:
+        return Estimate(float(array[0]), math.inf, 1)
+    sem = float(array.std(ddof=1) / math.sqrt(array.size))
+    t = float(scipy_stats.t.ppf(0.5 + confidence / 2, df=array.size - 1))
+    return Estimate(float(array.mean()), t * sem, int(array.size))
+
+
+def summarize(
+    frame: pd.DataFrame, by: str | Sequence[str], columns: Sequence[str], confidence: float = 0.95
+) -> pd.DataFrame:
+    """One row per group: ``<col>_mean``, ``<col>_ci`` (half-width) and ``n`` for each column."""
+    keys = [by] if isinstance(by, str) else list(by)
+    rows = []
+    for group, part in frame.groupby(keys, sort=False):
+        row = dict(zip(keys, group if isinstance(group, tuple) else (group,), strict=True))
+        for column in columns:
+            estimate = mean_ci(part[column], confidence)
+            row[f"{column}_mean"] = estimate.mean
+            row[f"{column}_ci"] = estimate.half_width
+            row["n"] = estimate.n
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def estimate(frame: pd.DataFrame, column: str, confidence: float = 0.95, **where: object) -> Estimate:
+    """:func:`mean_ci` of one column over the rows matching ``where`` (e.g. ``config="a"``)."""
+    mask = np.ones(len(frame), dtype=bool)
+    for key, value in where.items():
+        mask &= (frame[key] == value).to_numpy()
+    if not mask.any():
+        raise ValueError(f"no rows match {where!r}")
+    return mean_ci(frame.loc[mask, column], confidence)
+
+
+def paired_difference(
+    frame: pd.DataFrame,
+    column: str,
+    a: str,
+    b: str,
+    *,
+    by: str = "config",
+    pair_on: str = "seed",
+    confidence: float = 0.95,
+) -> Estimate:
+    """Mean of ``a - b`` over seeds present in both, with its t-interval (a paired test)."""
+    left = frame[frame[by] == a].set_index(pair_on)[column]
+    right = frame[frame[by] == b].set_index(pair_on)[column]
+    if left.empty or right.empty:
+        missing = a if left.empty else b
+        raise ValueError(f"no rows with {by} == {missing!r}")
+    shared = left.index.intersection(right.index)
+    if len(shared) < 2:
+        raise ValueError(f"paired_difference needs >= 2 shared {pair_on} values; got {len(shared)}")
+    return mean_ci(left[shared] - right[shared], confidence)

@@ -1,0 +1,113 @@
+"""Seeded, deterministic training of configs x seeds, returning tidy DataFrames.
+
+One run = clear the Keras session, seed everything (:func:`casekit._runtime.enable_determinism`),
+build a fresh model, ``fit`` with the test split as validation data, then evaluate train
+and test in inference mode. A grid repeats that for every config and seed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from casekit._runtime import enable_determinism, keras_module
+from casekit.data import Dataset
+
+#: Batch size for inference-mode evaluation only (results do not depend on it).
+EVAL_BATCH_SIZE = 1000
+
+ModelFactory = Callable[[], Any]
+#: A probe measures a trained model: scalars go to ``final``, DataFrames to ``tables``.
+Probe = Callable[[Any, Dataset], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Results:
+    """Per-epoch ``history``, per-run ``final`` metrics and probe ``tables``, all tidy."""
+
+    history: pd.DataFrame  # config, seed, epoch, loss, accuracy, val_loss, val_accuracy
+    final: pd.DataFrame  # config, seed, train_/test_ loss and accuracy, probe scalars
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    seconds: float = 0.0  # wall time of the whole grid (volatile: never printed in chapters)
+
+
+def evaluate(model: Any, dataset: Dataset) -> dict[str, float]:
+    """Inference-mode loss and accuracy on the train and test splits."""
+    out: dict[str, float] = {}
+    for split, x, y in (
+        ("train", dataset.x_train, dataset.y_train),
+        ("test", dataset.x_test, dataset.y_test),
+    ):
+        loss, accuracy = model.evaluate(x, y, batch_size=EVAL_BATCH_SIZE, verbose=0)
+        out[f"{split}_loss"] = float(loss)
+        out[f"{split}_accuracy"] = float(accuracy)
+    return out
+
+
+def fit(
+    build: ModelFactory,
+    dataset: Dataset,
+    *,
+    seed: int,
+    epochs: int,
+    batch_size: int = 32,
+) -> tuple[Any, pd.DataFrame]:
+    """Train one freshly built model with a fixed seed; return it and its per-epoch history."""
+    keras = keras_module()
+    keras.backend.clear_session()
+    enable_determinism(seed)
+    model = build()
+    history = model.fit(
+        dataset.x_train,
+        dataset.y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(dataset.x_test, dataset.y_test),
+        shuffle=True,
+        verbose=0,
+    )
+    frame = pd.DataFrame(history.history)
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    return model, frame
+
+
+def run_grid(
+    configs: Mapping[str, ModelFactory],
+    dataset: Dataset,
+    *,
+    seeds: tuple[int, ...] | list[int],
+    epochs: int,
+    batch_size: int = 32,
+    probe: Probe | None = None,
+) -> Results:
+    """Train every config with every seed; collect history, final metrics and probe output."""
+    if not configs:
+        raise ValueError("configs must name at least one model factory")
+    if not seeds:
+        raise ValueError("seeds must list at least one seed")
+    started = time.perf_counter()
+    histories, finals = [], []
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for config, build in configs.items():
+        for seed in seeds:
+            model, history = fit(build, dataset, seed=seed, epochs=epochs, batch_size=batch_size)
+            history.insert(0, "seed", seed)
+            history.insert(0, "config", config)
+            histories.append(history)
+            row: dict[str, Any] = {"config": config, "seed": seed, **evaluate(model, dataset)}
+            for key, value in (probe(model, dataset) if probe else {}).items():
+                if isinstance(value, pd.DataFrame):
+                    tables.setdefault(key, []).append(value.assign(config=config, seed=seed))
+                else:
+                    row[key] = value
+            finals.append(row)
+    return Results(
+        history=pd.concat(histories, ignore_index=True),
+        final=pd.DataFrame(finals),
+        tables={k: pd.concat(v, ignore_index=True) for k, v in tables.items()},
+        seconds=time.perf_counter() - started,
+    )

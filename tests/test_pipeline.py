@@ -1,0 +1,113 @@
+"""The ``casekit`` command line: pre-flight errors, chapter selection, atomic updates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from casekit import pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+CASEKIT = Path(sys.executable).with_name("casekit")
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _casekit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CASEKIT), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--profile", "nope"], "profile must be one of 'smoke', 'book', 'full'; got 'nope'"),
+        (["-p", "epochs", "0"], "epochs must be an integer >= 1 (or None for the profile's default); got 0"),
+        (["-p", "epochs", "two"], "epochs must be an integer >= 1 (or None for the profile's default); got 'two'"),
+        (["-p", "no_such_param", "1"], "parameter 'no_such_param' is not declared by 01-"),
+        (["-p", "rate", "1.0"], "rate must be a number in [0, 1) (the fraction dropped); got 1.0"),
+        (["--only", "99"], "unknown chapter '99'; available: 01"),
+        (["--update", "-p", "seeds", "2"], "--update stores the default-profile outputs only"),
+    ],
+)
+def test_bad_run_arguments_fail_in_one_line_before_any_kernel(args: list[str], message: str) -> None:
+    before = _digest(ROOT / "chapters")
+    result = _casekit("run", *args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("casekit: error: ")
+    assert message in result.stderr
+    assert "executing" not in result.stdout  # nothing started
+    assert _digest(ROOT / "chapters") == before
+
+
+def test_parse_value_reads_literals_and_keeps_words() -> None:
+    assert pipeline.parse_value("0") == 0
+    assert pipeline.parse_value("0.5") == 0.5
+    assert pipeline.parse_value("None") is None
+    assert pipeline.parse_value("[0.1, 0.2]") == [0.1, 0.2]
+    assert pipeline.parse_value("two") == "two"
+
+
+def _project(tmp_path: Path, body: str) -> pipeline.Project:
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "_config.yml").write_text("title: t\n")
+    (tmp_path / "chapters").mkdir()
+    notebook = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    notebook.cells = [
+        new_code_cell('profile = "smoke"\nseeds = None\nepochs = None', metadata={"tags": ["parameters"]}),
+        new_code_cell(body),
+    ]
+    nbformat.write(notebook, tmp_path / "chapters" / "01-test.ipynb")
+    return pipeline.Project(tmp_path)
+
+
+def test_failed_run_leaves_the_stored_chapter_untouched(tmp_path: Path) -> None:
+    project = _project(tmp_path, 'raise ValueError("epochs must be positive")')
+    before = _digest(project.chapters)
+    with pytest.raises(pipeline.ChapterFailed, match=r"^01-test.ipynb failed: ValueError: epochs must be positive$"):
+        pipeline.execute(project, project.chapter_files(), {}, update=True, progress=False)
+    assert _digest(project.chapters) == before
+
+
+def test_successful_update_replaces_the_chapter_with_its_outputs(tmp_path: Path) -> None:
+    project = _project(tmp_path, "print(epochs)")
+    pipeline.execute(project, project.chapter_files(), {}, update=True, progress=False)
+    stored = json.loads((project.chapters / "01-test.ipynb").read_text())
+    assert stored["cells"][1]["outputs"][0]["text"] == ["None\n"]
+    assert stored["metadata"]["papermill"]["input_path"] == "chapters/01-test.ipynb"
+    assert not list(project.chapters.glob(".*.tmp"))
+
+
+def test_overrides_reach_the_executed_copy_only(tmp_path: Path) -> None:
+    project = _project(tmp_path, "print(epochs)")
+    before = _digest(project.chapters)
+    pipeline.execute(project, project.chapter_files(), {"epochs": 3}, progress=False)
+    executed = json.loads((project.executed / "01-test.ipynb").read_text())
+    assert executed["cells"][-1]["outputs"][0]["text"] == ["3\n"]
+    assert _digest(project.chapters) == before
+
+
+def test_select_accepts_numbers_and_file_names(tmp_path: Path) -> None:
+    project = _project(tmp_path, "pass")
+    shutil.copy(project.chapters / "01-test.ipynb", project.chapters / "02-other.ipynb")
+    assert [p.name for p in pipeline.select(project, ["02"])] == ["02-other.ipynb"]
+    assert [p.name for p in pipeline.select(project, ["01-test.ipynb", "01"])] == ["01-test.ipynb"]
+    assert len(pipeline.select(project, None)) == 2
+
+
+def test_parameters_cell_must_hold_literals(tmp_path: Path) -> None:
+    project = _project(tmp_path, "pass")
+    notebook = nbformat.read(project.chapters / "01-test.ipynb", as_version=4)
+    notebook.cells[0].source = "import os\nprofile = os.environ['P']"
+    nbformat.write(notebook, project.chapters / "01-test.ipynb")
+    with pytest.raises(pipeline.UsageError, match="literal assignments only"):
+        pipeline.declared_parameters(project.chapters / "01-test.ipynb")

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from casekit import plots, stats
+
+
+def _history() -> pd.DataFrame:
+    rows = [
+        {"config": c, "seed": s, "epoch": e, "val_accuracy": 0.5 + 0.1 * e + 0.01 * s}
+        for c in ("a", "b") for s in range(3) for e in (1, 2, 3)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_learning_curves_draws_one_line_and_band_per_config() -> None:
+    fig, ax = plt.subplots()
+    returned = plots.learning_curves(_history(), "val_accuracy", ax=ax)
+    assert returned is ax
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "b"]
+    assert len(ax.collections) == 2  # the seed bands
+    assert ax.get_ylabel() == "test accuracy (%)"
+    assert ax.get_lines()[0].get_ydata()[0] == 100 * (0.6 + 0.01)
+    plt.close(fig)
+
+
+def test_interval_bars_returns_the_axes() -> None:
+    fig, ax = plt.subplots()
+    summary = stats.summarize(_history(), "config", ["val_accuracy"])
+    assert plots.interval_bars(summary, "val_accuracy", ax=ax) is ax
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    plt.close(fig)

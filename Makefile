@@ -6,7 +6,7 @@ STAMP := $(VENV)/.casekit-installed
 NBVAL := $(BIN)/python -m pytest --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider chapters
 
-.PHONY: book test unit nbval html chapters clean
+.PHONY: book test unit nbval html browser browser-deps chapters clean
 
 # Create or update the virtual environment whenever the pinned dependencies change.
 $(STAMP): pyproject.toml
@@ -20,17 +20,29 @@ book: $(STAMP)
 	$(BIN)/casekit run
 	$(BIN)/casekit build --executed
 
-## test: unit tests, nbval on every stored chapter, then the book build with warnings as errors
-test: unit nbval html
+## test: unit tests, nbval on every stored chapter, the book build with warnings as errors,
+## then the rendered book in headless Chromium
+test: unit nbval html browser
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/browser
 
 nbval: $(STAMP)
 	$(NBVAL)
 
 html: $(STAMP)
 	$(BIN)/casekit build
+
+browser: $(STAMP) browser-deps
+	$(BIN)/python -m pytest tests/browser
+
+# Debian's chromium and chromium-driver (root, or sudo, is needed to install them).
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y -q chromium chromium-driver || \
+	  { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium chromium-driver; }; \
+	fi
 
 ## chapters: re-execute every chapter and store its outputs (after a change that moves numbers)
 chapters: $(STAMP)

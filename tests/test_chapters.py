@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ast
 import json
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from casekit import pipeline, profiles
 
@@ -24,12 +27,20 @@ def test_there_are_chapters() -> None:
     assert CHAPTERS
 
 
+def _repository_url() -> str:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_chapter_opens_with_title_then_parameters(path: Path) -> None:
+def test_chapter_opens_with_title_install_cell_then_parameters(path: Path) -> None:
     cells = _cells(path)
     assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
     code = [c for c in cells if c["cell_type"] == "code"]
-    assert "parameters" in code[0]["metadata"].get("tags", [])
+    install = "".join(code[0]["source"])
+    assert 'importlib.util.find_spec("casekit") is None' in install  # a no-op where installed
+    assert f"git+{_repository_url()}" in install
+    assert not code[0].get("outputs"), "the install cell prints nothing where casekit is installed"
+    assert "parameters" in code[1]["metadata"].get("tags", [])
     declared = pipeline.declared_parameters(path)
     assert {"profile", "seeds", "epochs"} <= set(declared)
     assert declared["profile"] == profiles.DEFAULT_PROFILE
@@ -58,6 +69,37 @@ def test_notebooks_import_casekit_modules_not_objects(path: Path) -> None:
                 pytest.fail(f"{path.name} imports objects from {node.module}")
 
 
+def test_repository_url_agrees_everywhere() -> None:
+    config = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())
+    assert config["repository"]["url"] == _repository_url()
+    assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_every_chapter_is_in_the_table_of_contents(path: Path) -> None:
     assert f"chapters/{path.stem}" in TOC
+
+
+GLUE_ROLE = re.compile(r"\{glue:(?:text|md|)\}`([A-Za-z0-9_]+)")
+
+
+def _glued_names(cells: list[dict[str, Any]]) -> set[str]:
+    names = set()
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            scrapbook = output.get("metadata", {}).get("scrapbook", {})
+            if "name" in scrapbook:
+                names.add(scrapbook["name"])
+    return names
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_number_in_the_prose_is_glued_from_the_run(path: Path) -> None:
+    cells = _cells(path)
+    referenced = {
+        name
+        for cell in cells if cell["cell_type"] == "markdown"
+        for name in GLUE_ROLE.findall("".join(cell["source"]))
+    }
+    missing = referenced - _glued_names(cells)
+    assert not missing, f"prose refers to names the run did not glue: {sorted(missing)}"

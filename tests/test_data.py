@@ -50,6 +50,15 @@ def test_npz_file_in_keras_format_loads_with_its_hash(tmp_path: Path) -> None:
     assert loaded.x_train.max() <= 1.0
 
 
+def test_npz_file_with_a_sha256_sidecar_loads(tmp_path: Path) -> None:
+    path = tmp_path / "mnist.npz"
+    (tmp_path / "mnist.npz.sha256").write_text(_write_npz(path) + "  mnist.npz\n")
+    assert data.load_mnist(path).x_test.shape == (20, 784)
+    (tmp_path / "mnist.npz.sha256").write_text("0" * 64 + "\n")
+    with pytest.raises(data.DataError, match="expected 000000000000"):
+        data.load_mnist(path)
+
+
 def test_npz_file_that_is_not_the_official_one_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "mnist.npz"
     _write_npz(path)

@@ -33,9 +33,9 @@ def _casekit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
         (["--profile", "nope"], "profile must be one of 'smoke', 'book', 'full'; got 'nope'"),
         (["-p", "epochs", "0"], "epochs must be an integer >= 1 (or None for the profile's default); got 0"),
         (["-p", "epochs", "two"], "epochs must be an integer >= 1 (or None for the profile's default); got 'two'"),
-        (["-p", "no_such_param", "1"], "parameter 'no_such_param' is not declared by 01-"),
-        (["-p", "rate", "1.0"], "rate must be a number in [0, 1) (the fraction dropped); got 1.0"),
-        (["--only", "99"], "unknown chapter '99'; available: 01"),
+        (["-p", "no_such_param", "1"], "parameter 'no_such_param' is not declared by 00-why-dropout-seems-broken.ipynb; declared: profile, seeds, epochs"),
+        (["--only", "01", "-p", "rate", "1.0"], "rate must be a number in [0, 1) (the fraction dropped); got 1.0"),
+        (["--only", "99"], "unknown chapter '99'; available: 00, 01, 02, 03, 04"),
         (["--update", "-p", "seeds", "2"], "--update stores the default-profile outputs only"),
     ],
 )

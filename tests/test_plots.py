@@ -31,3 +31,27 @@ def test_interval_bars_returns_the_axes() -> None:
     assert plots.interval_bars(summary, "val_accuracy", ax=ax) is ax
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
     plt.close(fig)
+
+
+def _units() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"inference_variance": [0.5, 1.0, 2.0], "moving_variance": [1.0, 2.0, 4.0],
+         "shift": [2.0, 2.0, 2.0], "predicted_shift": [1.9, 2.1, 2.0]}
+    )
+
+
+def test_variance_scatter_and_prediction_plots_return_axes() -> None:
+    fig, (a, b) = plt.subplots(1, 2)
+    assert plots.variance_scatter(_units(), ax=a) is a and a.get_xscale() == "log"
+    assert plots.measured_vs_predicted(_units(), ax=b) is b
+    assert len(a.collections) == 1 and len(a.get_lines()) == 1
+    plt.close(fig)
+
+
+def test_interval_lines_draws_one_line_per_group() -> None:
+    fig, ax = plt.subplots()
+    summary = pd.DataFrame({"rate": [0.1, 0.5, 0.1, 0.5], "depth": [1, 1, 3, 3],
+                            "shift_mean": [1.1, 2.0, 1.2, 3.0], "shift_ci": [0.1] * 4})
+    assert plots.interval_lines(summary, "rate", "shift", by="depth", ax=ax) is ax
+    assert len(ax.containers) == 2
+    plt.close(fig)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from casekit import report, stats
 
@@ -12,5 +13,18 @@ def test_ci_table_formats_accuracy_as_percent() -> None:
     assert table.loc["a", "test_loss"] == "0.31 ± 0.02"
 
 
-def test_glue_stores_a_string() -> None:
-    assert report.glue("answer", 42) == "42"
+def test_glue_displays_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert report.glue("answer", 42) is None
+    assert capsys.readouterr().out == ""
+
+
+def test_missing_values_read_as_not_applicable() -> None:
+    assert report.format_estimate(stats.Estimate(float("nan"), float("nan"), 5)) == "n/a"
+
+
+def test_compare_words_follow_the_interval() -> None:
+    assert report.compare(stats.Estimate(0.012, 0.004, 5), "test_accuracy") == "higher by 1.2 ± 0.4 pp"
+    assert report.compare(stats.Estimate(-0.05, 0.01, 5), "test_loss") == "lower by 0.05 ± 0.01"
+    assert report.compare(stats.Estimate(0.001, 0.005, 5), "test_accuracy") == (
+        "not detectably different (0.1 ± 0.5 pp)"
+    )

@@ -28,7 +28,7 @@ def test_mean_ci_rejects_bad_input(values: list[float], confidence: float, messa
         stats.mean_ci(values, confidence)
 
 
-@pytest.mark.parametrize(("half", "decimals"), [(3.4, 0), (0.34, 1), (0.034, 2), (0.0009, 4), (25.0, 0), (0.0, 3)])
+@pytest.mark.parametrize(("half", "decimals"), [(3.4, 0), (0.34, 1), (0.034, 2), (0.0009, 4), (25.0, 0), (0.0, 3), (1e-12, 3)])
 def test_decimals_follow_the_interval(half: float, decimals: int) -> None:
     assert stats.decimals_for(half) == decimals
 
@@ -36,6 +36,7 @@ def test_decimals_follow_the_interval(half: float, decimals: int) -> None:
 def test_format_rounds_to_the_interval() -> None:
     assert stats.Estimate(0.97123, 0.0031, 5).format(100, "%") == "97.1 ± 0.3%"
     assert stats.Estimate(0.2, 0.0, 5).format() == "0.200 ± 0.000"
+    assert stats.Estimate(-0.0004, 0.01, 5).format(100, " pp") == "0 ± 1 pp"
 
 
 def _frame() -> pd.DataFrame:

@@ -54,3 +54,11 @@ def test_run_grid_rejects_empty_inputs(tiny: data.Dataset) -> None:
         training.run_grid({}, tiny, seeds=[0], epochs=1)
     with pytest.raises(ValueError, match="seeds must list at least one"):
         training.run_grid({"a": _example_2}, tiny, seeds=[], epochs=1)
+
+
+def test_steps_per_execution_changes_speed_not_results(tiny: data.Dataset) -> None:
+    fast, history_fast = training.fit(_example_2, tiny, seed=5, epochs=2, steps_per_execution=8)
+    plain, history_plain = training.fit(_example_2, tiny, seed=5, epochs=2, steps_per_execution=1)
+    pd.testing.assert_frame_equal(history_fast, history_plain)
+    for a, b in zip(fast.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

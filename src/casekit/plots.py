@@ -60,3 +60,50 @@ def interval_bars(
     ax.invert_yaxis()
     ax.set_xlabel(column.replace("_", " "))
     return ax
+
+
+def variance_scatter(units: pd.DataFrame, *, ax: Any | None = None, label: str | None = None) -> Any:
+    """Moving variance against inference-time input variance per BN unit, log-log, with y = x."""
+    ax = _axes(ax)
+    valid = units.dropna(subset=["shift"])
+    ax.scatter(valid["inference_variance"], valid["moving_variance"], s=6, alpha=0.5, label=label)
+    low = float(min(valid["inference_variance"].min(), valid["moving_variance"].min()))
+    high = float(max(valid["inference_variance"].max(), valid["moving_variance"].max()))
+    ax.plot([low, high], [low, high], color="black", linewidth=1, label="no shift (y = x)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("variance of BN input at inference")
+    ax.set_ylabel("BN moving variance")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def measured_vs_predicted(units: pd.DataFrame, *, ax: Any | None = None) -> Any:
+    """Measured shift ratio against the closed-form prediction per unit, with y = x."""
+    ax = _axes(ax)
+    valid = units.dropna(subset=["shift", "predicted_shift"])
+    ax.scatter(valid["predicted_shift"], valid["shift"], s=6, alpha=0.5)
+    low, high = float(valid["predicted_shift"].min()), float(valid["predicted_shift"].max())
+    ax.plot([low, high], [low, high], color="black", linewidth=1)
+    ax.set_xlabel("predicted shift (closed form)")
+    ax.set_ylabel("measured shift (moving / inference variance)")
+    return ax
+
+
+def interval_lines(
+    summary: pd.DataFrame, x: str, column: str, *, by: str | None = None,
+    ax: Any | None = None, scale: float = 1.0,
+) -> Any:
+    """``<column>_mean`` ± ``<column>_ci`` against ``x``, one line per ``by`` group."""
+    ax = _axes(ax)
+    groups = summary.groupby(by, sort=False) if by else [(None, summary)]
+    for name, part in groups:
+        ax.errorbar(
+            part[x], part[f"{column}_mean"] * scale, yerr=part[f"{column}_ci"] * scale,
+            marker="o", capsize=3, label=None if name is None else f"{by} = {name}",
+        )
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(column.replace("_", " "))
+    if by:
+        ax.legend(frameon=False, fontsize="small")
+    return ax

@@ -99,6 +99,7 @@ PARAMETERS: Mapping[str, Validator] = MappingProxyType(
         "data": _data,
         "rate": _rate,
         "rates": _rates,
+        "width_rates": _rates,
         "depth": lambda n, v: _positive_int(n, v, optional=False),
         "width": lambda n, v: _positive_int(n, v, optional=False),
     }

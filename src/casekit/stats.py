@@ -38,12 +38,15 @@ class Estimate:
     def format(self, scale: float = 1.0, unit: str = "") -> str:
         """``mean ± half`` at the precision the interval supports (see :func:`decimals_for`)."""
         digits = decimals_for(self.half_width * scale)
-        return f"{self.mean * scale:.{digits}f} ± {self.half_width * scale:.{digits}f}{unit}"
+        mean = f"{self.mean * scale:.{digits}f}"
+        if float(mean) == 0:
+            mean = mean.lstrip("-")  # no "-0.0": the sign of a value that rounds to zero is noise
+        return f"{mean} ± {self.half_width * scale:.{digits}f}{unit}"
 
 
 def decimals_for(half_width: float, significant: int = 1) -> int:
     """Decimals that show ``significant`` digits of an interval's half-width (0 to 6)."""
-    if not math.isfinite(half_width) or half_width <= 0:
+    if not math.isfinite(half_width) or half_width < 1e-9:  # no spread across seeds
         return 3
     return int(min(6, max(0, significant - 1 - math.floor(math.log10(half_width)))))
 

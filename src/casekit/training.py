@@ -19,6 +19,10 @@ from casekit.data import Dataset
 
 #: Batch size for inference-mode evaluation only (results do not depend on it).
 EVAL_BATCH_SIZE = 1000
+#: Training batches run per call into the compiled step. A pure speed lever: the same
+#: batches, masks and updates in the same order (tests/test_training.py checks that the
+#: history is identical to one step per call); about 25% faster on 2 CPU cores.
+STEPS_PER_EXECUTION = 32
 
 ModelFactory = Callable[[], Any]
 #: A probe measures a trained model: scalars go to ``final``, DataFrames to ``tables``.
@@ -55,24 +59,62 @@ def fit(
     seed: int,
     epochs: int,
     batch_size: int = 32,
+    steps_per_execution: int = STEPS_PER_EXECUTION,
 ) -> tuple[Any, pd.DataFrame]:
-    """Train one freshly built model with a fixed seed; return it and its per-epoch history."""
+    """Train one freshly built model with a fixed seed; return it and its per-epoch history.
+
+    Validation (the test split, inference mode) runs in one batch per epoch and training
+    runs ``steps_per_execution`` batches per compiled call: both change speed, not results.
+    """
     keras = keras_module()
     keras.backend.clear_session()
     enable_determinism(seed)
     model = build()
+    model.steps_per_execution = steps_per_execution
     history = model.fit(
         dataset.x_train,
         dataset.y_train,
         epochs=epochs,
         batch_size=batch_size,
         validation_data=(dataset.x_test, dataset.y_test),
+        validation_batch_size=EVAL_BATCH_SIZE,
         shuffle=True,
         verbose=0,
     )
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", range(1, len(frame) + 1))
     return model, frame
+
+
+class _Progress:
+    """A one-line progress display in a notebook, updated in place.
+
+    Its last state ("Trained 20 of 20 runs.") holds no times or rates, so stored outputs
+    stay stable; outside a Jupyter kernel it shows nothing.
+    """
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.handle = total, 0, None
+        if enabled:
+            try:
+                from IPython import get_ipython
+                from IPython.display import display
+            except ImportError:
+                return
+            shell = get_ipython()
+            if shell is not None and getattr(shell, "kernel", None) is not None:
+                self.handle = display(self._text("Training"), display_id=True)
+
+    def _text(self, verb: str) -> Any:
+        from IPython.display import Pretty
+
+        return Pretty(f"{verb} {self.done} of {self.total} runs.")
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if self.handle is not None:
+            finished = self.done == self.total
+            self.handle.update(self._text("Trained" if finished else f"Training ({label}):"))
 
 
 def run_grid(
@@ -83,12 +125,17 @@ def run_grid(
     epochs: int,
     batch_size: int = 32,
     probe: Probe | None = None,
+    progress: bool = True,
 ) -> Results:
-    """Train every config with every seed; collect history, final metrics and probe output."""
+    """Train every config with every seed; collect history, final metrics and probe output.
+
+    In a notebook, ``progress`` shows a line updated after every run.
+    """
     if not configs:
         raise ValueError("configs must name at least one model factory")
     if not seeds:
         raise ValueError("seeds must list at least one seed")
+    tracker = _Progress(len(configs) * len(seeds), progress)
     started = time.perf_counter()
     histories, finals = [], []
     tables: dict[str, list[pd.DataFrame]] = {}
@@ -105,6 +152,7 @@ def run_grid(
                 else:
                     row[key] = value
             finals.append(row)
+            tracker.step(f"{config}, seed {seed}")
     return Results(
         history=pd.concat(histories, ignore_index=True),
         final=pd.DataFrame(finals),

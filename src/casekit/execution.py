@@ -1,0 +1,78 @@
+"""The execution report: how each rendered chapter was produced, read from the notebooks.
+
+``casekit build`` writes it as a page of the book, so the rendered HTML always says which
+profile, how many seeds and epochs, how long, and on what device and library versions the
+numbers on every page came from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_SETTINGS = re.compile(r"Settings\(profile='(?P<profile>\w+)', data='(?P<data>[^']*)', seeds=(?P<seeds>\d+), epochs=(?P<epochs>\d+)")
+_DEVICE = re.compile(r"^Device: .*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one executed chapter says about its own run."""
+
+    chapter: str
+    title: str
+    profile: str
+    seeds: str
+    epochs: str
+    seconds: float | None
+    environment: str
+
+
+def read_run(notebook: Path) -> Run:
+    """Parse a papermill-executed chapter: duration, resolved settings and environment line."""
+    content = json.loads(notebook.read_text(encoding="utf-8"))
+    cells = content["cells"]
+    title = "".join(cells[0]["source"]).splitlines()[0].lstrip("# ").strip() if cells else notebook.stem
+    text = "".join(
+        "".join(output.get("text", ""))
+        for cell in cells if cell["cell_type"] == "code"
+        for output in cell.get("outputs", []) if output.get("output_type") == "stream"
+    )
+    settings = _SETTINGS.search(text)
+    device = _DEVICE.search(text)
+    duration = content.get("metadata", {}).get("papermill", {}).get("duration")
+    return Run(
+        chapter=notebook.stem,
+        title=title,
+        profile=settings["profile"] if settings else "?",
+        seeds=settings["seeds"] if settings else "?",
+        epochs=settings["epochs"] if settings else "?",
+        seconds=float(duration) if duration is not None else None,
+        environment=device.group(0).removeprefix("Device: ").replace(" | ", "; ") if device else "not recorded",
+    )
+
+
+def report_markdown(notebooks: Sequence[Path]) -> str:
+    """The execution-report page in MyST Markdown."""
+    runs = [read_run(path) for path in notebooks]
+    total = sum(run.seconds or 0.0 for run in runs)
+    lines = [
+        "# Execution report",
+        "",
+        "How the chapters on these pages were executed (papermill, `casekit run`), read from",
+        "the notebooks themselves when the book was built. Run times are wall-clock seconds",
+        "for the whole chapter, kernel start included.",
+        "",
+        "| chapter | profile | seeds | epochs | run time (s) | device and versions |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        seconds = f"{run.seconds:.0f}" if run.seconds is not None else "n/a"
+        lines.append(
+            f"| [{run.title}](chapters/{run.chapter}.ipynb) | {run.profile} | {run.seeds} | {run.epochs} "
+            f"| {seconds} | {run.environment} |"
+        )
+    lines += ["", f"All chapters together: {total:.0f} s.", ""]
+    return "\n".join(lines)

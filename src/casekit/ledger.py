@@ -1,0 +1,187 @@
+"""The ledger: every claim of the article, its verdict and the evidence behind it.
+
+Chapters glue a ``verdict_C<n>`` value (one of :data:`VERDICTS`) and the numbers that
+support it; this module reads those glued values back out of the executed notebooks,
+so the ledger page and ``casekit ledger --json`` can never disagree with the chapters.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+VERDICTS = ("supported", "partly supported", "refuted")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One glued number: ``value`` is the mean (or the value), ``ci`` the 95% half-width."""
+
+    name: str
+    value: str
+    ci: str | None
+    chapter: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of the article with the chapter that decides it and its evidence keys."""
+
+    id: str
+    quote: str
+    chapter: str
+    evidence: tuple[tuple[str, str, str], ...]  # (label, chapter, glue key)
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "C1",
+        "Keras handles this automatically; the weights are implicitly scaled down during inference.",
+        "02-ordering",
+        (
+            ("training=False returns the input exactly", "02-ordering", "c1_identity"),
+            ("weights bit-identical after predict", "02-ordering", "c1_weights"),
+            ("mean(y) / mean(x) in training mode", "02-ordering", "c1_mean_ratio"),
+        ),
+    ),
+    Claim(
+        "C2",
+        "If Dropout precedes Batch Normalization, the normalization statistics become unreliable "
+        "because the dropped-out neurons contribute zero to the batch statistics, distorting the normalization.",
+        "01-dropout-before-batchnorm",
+        (
+            ("fix minus Example 1, test accuracy", "01-dropout-before-batchnorm", "fix_vs_ex1_acc"),
+            ("variance shift of Example 1", "01-dropout-before-batchnorm", "ex1_shift"),
+            ("Li et al. closed-form prediction", "01-dropout-before-batchnorm", "ex1_pred"),
+            ("moving / dropout-on variance", "01-dropout-before-batchnorm", "ex1_fit"),
+            ("shift, 3 blocks at the highest rate", "01-dropout-before-batchnorm", "shift_high_deep"),
+            ("accuracy gained by re-estimation there", "01-dropout-before-batchnorm", "cost_high_deep"),
+        ),
+    ),
+    Claim(
+        "C3",
+        "placing Dropout after activation functions can also lead to unintended behavior, as the dropout "
+        "masks are applied to already-activated outputs, rather than pre-activation values.",
+        "02-ordering",
+        (
+            ("ReLU: max |before - after|, same mask", "02-ordering", "c3_relu"),
+            ("sigmoid: max |before - after|", "02-ordering", "c3_sigmoid"),
+            ("GELU: max |before - after|", "02-ordering", "c3_gelu"),
+            ("same-seed training gap, Example 2 vs BN-ReLU-Dropout", "02-ordering", "same_gap_example2"),
+        ),
+    ),
+    Claim(
+        "C4",
+        "Here, the Dropout layer is placed correctly: after Batch Normalization and before the activation function.",
+        "02-ordering",
+        (
+            ("Example 2 test accuracy", "02-ordering", "ex2_acc"),
+            ("orderings detectably better than Example 2", "02-ordering", "n_better"),
+            ("orderings detectably worse than Example 2", "02-ordering", "n_worse"),
+            ("Example 2 vs the best ordering", "02-ordering", "ex2_vs_best"),
+        ),
+    ),
+    Claim(
+        "C5",
+        "By creating and training two models with different `dropout_rate` values (e.g., 0.2 and 0.8), "
+        "the effect of underfitting (high rate) versus overfitting (low rate) can be observed.",
+        "03-dropout-rate",
+        (
+            ("rate 0.8 train accuracy minus rate 0", "03-dropout-rate", "high_under"),
+            ("rate 0.2 test-loss rise after best epoch", "03-dropout-rate", "low_rise"),
+            ("rate 0.8 vs rate 0.2, test accuracy", "03-dropout-rate", "high_vs_low_test"),
+            ("best rate by test accuracy", "03-dropout-rate", "best_rate"),
+        ),
+    ),
+    Claim(
+        "C6",
+        "The efficacy of the Keras Dropout layer hinges critically on its placement within the model "
+        "architecture, specifically its interaction with batch normalization and the training/inference phases.",
+        "04-ledger",
+        (
+            ("title-question checks that hold", "00-why-dropout-seems-broken", "n_checks_hold"),
+            ("fix minus Example 1 at the article's settings", "01-dropout-before-batchnorm", "fix_vs_ex1_acc"),
+            ("accuracy gained by re-estimation, 3 blocks", "01-dropout-before-batchnorm", "cost_high_deep"),
+            ("spread of the six orderings", "02-ordering", "spread"),
+        ),
+    ),
+)
+
+
+def glued_values(notebook: Path) -> dict[str, str]:
+    """Every value glued in an executed notebook, as the text the book shows."""
+    values: dict[str, str] = {}
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            text = output.get("data", {}).get("application/papermill.record/text/plain")
+            if name and text is not None:
+                raw = "".join(text) if isinstance(text, list) else text
+                try:
+                    values[name] = str(ast.literal_eval(raw))
+                except (ValueError, SyntaxError):
+                    values[name] = raw
+    return values
+
+
+def _split(text: str) -> tuple[str, str | None]:
+    """``"93.6 ± 0.3%"`` -> (``"93.6%"``, ``"0.3%"``); words keep their interval inside."""
+    if " ± " in text and "(" not in text and not text.startswith(("higher", "lower")):
+        value, ci = text.split(" ± ", 1)
+        unit = ci.lstrip("0123456789.")
+        return value + unit, ci
+    return text, None
+
+
+def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) -> list[dict[str, Any]]:
+    """The ledger as JSON-ready records, read from the notebooks in ``chapters``.
+
+    ``overrides`` supplies glued values by chapter, for the ledger notebook itself, which
+    computes C6 while it runs and cannot read its own outputs yet.
+    """
+    cache: dict[str, dict[str, str]] = {k: dict(v) for k, v in (overrides or {}).items()}
+
+    def values(chapter: str) -> dict[str, str]:
+        if chapter not in cache:
+            path = chapters / f"{chapter}.ipynb"
+            if not path.is_file():
+                raise FileNotFoundError(f"ledger needs chapter {path.name}, which is missing in {chapters}")
+            cache[chapter] = glued_values(path)
+        return cache[chapter]
+
+    for chapter, extra in (overrides or {}).items():
+        path = chapters / f"{chapter}.ipynb"
+        cache[chapter] = {**(glued_values(path) if path.is_file() else {}), **extra}
+
+    records = []
+    for claim in CLAIMS:
+        verdict = values(claim.chapter).get(f"verdict_{claim.id}")
+        if verdict not in VERDICTS:
+            raise ValueError(f"{claim.chapter} glued verdict_{claim.id} = {verdict!r}; allowed: {', '.join(VERDICTS)}")
+        evidence = []
+        for label, chapter, key in claim.evidence:
+            if key not in values(chapter):
+                raise ValueError(f"{chapter} has no glued value {key!r} (evidence for {claim.id})")
+            value, ci = _split(values(chapter)[key])
+            evidence.append(asdict(Evidence(label, value, ci, chapter)))
+        records.append(
+            {"id": claim.id, "quote": claim.quote, "verdict": verdict, "chapter": claim.chapter, "evidence": evidence}
+        )
+    return records
+
+
+def verdict_c6(title_checks_hold: bool, placement_matters_at_article_settings: bool, placement_matters_at_high_dose: bool) -> str:
+    """C6: Dropout's efficacy "hinges critically on placement ... and the training/inference phases".
+
+    Supported when both halves hold at the article's own settings; partly supported when
+    the training/inference half holds and placement matters only at higher dose; refuted
+    when neither holds.
+    """
+    if title_checks_hold and placement_matters_at_article_settings:
+        return "supported"
+    if title_checks_hold or placement_matters_at_high_dose:
+        return "partly supported"
+    return "refuted"

@@ -1,0 +1,83 @@
+"""The ledger reads verdicts back from the chapters; CI fails when a verdict moves."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from casekit import ledger
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPECTED = json.loads((Path(__file__).parent / "expected_verdicts.json").read_text())
+
+
+def test_stored_chapters_keep_their_verdicts() -> None:
+    """Re-executing chapters (casekit run --update) must not silently change a conclusion.
+
+    If a change is meant to move a verdict, update tests/expected_verdicts.json in the
+    same commit and say why.
+    """
+    verdicts = {record["id"]: record["verdict"] for record in ledger.collect(ROOT / "chapters")}
+    assert verdicts == EXPECTED
+
+
+def test_every_claim_has_a_quote_found_in_the_article_and_evidence() -> None:
+    article = ROOT.parent / "shared" / "seed-article.md"
+    records = ledger.collect(ROOT / "chapters")
+    assert [r["id"] for r in records] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    for record in records:
+        assert record["verdict"] in ledger.VERDICTS and record["evidence"]
+        if article.is_file():
+            assert record["quote"] in " ".join(article.read_text().split()), record["id"]
+
+
+def test_cli_prints_the_same_records_as_json() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("casekit")), "ledger", "--json"],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+    )
+    records = json.loads(result.stdout)
+    assert records == ledger.collect(ROOT / "chapters")
+    first = records[0]["evidence"][0]
+    assert set(first) == {"name", "value", "ci", "chapter"}
+
+
+def _glued_notebook(path: Path, values: dict[str, str]) -> None:
+    notebook = new_notebook()
+    cell = new_code_cell("")
+    cell.outputs = [
+        new_output("display_data", data={"application/papermill.record/text/plain": repr(v)},
+                   metadata={"scrapbook": {"name": k, "mime_prefix": "application/papermill.record/"}})
+        for k, v in values.items()
+    ]
+    notebook.cells = [cell]
+    nbformat.write(notebook, path)
+
+
+def test_a_missing_or_invalid_verdict_is_an_error(tmp_path: Path) -> None:
+    _glued_notebook(tmp_path / "02-ordering.ipynb", {"verdict_C1": "probably"})
+    with pytest.raises(ValueError, match=r"glued verdict_C1 = 'probably'; allowed: supported, partly supported, refuted"):
+        ledger.collect(tmp_path)
+
+
+def test_glued_values_strip_quotes_and_split_intervals(tmp_path: Path) -> None:
+    _glued_notebook(tmp_path / "x.ipynb", {"acc": "93.6 ± 0.3%", "word": "higher by 1 ± 0.5 pp"})
+    values = ledger.glued_values(tmp_path / "x.ipynb")
+    assert values == {"acc": "93.6 ± 0.3%", "word": "higher by 1 ± 0.5 pp"}
+    assert ledger._split(values["acc"]) == ("93.6%", "0.3%")
+    assert ledger._split(values["word"]) == ("higher by 1 ± 0.5 pp", None)
+
+
+@pytest.mark.parametrize(
+    ("title", "article_settings", "high_dose", "verdict"),
+    [(True, True, True, "supported"), (True, False, True, "partly supported"),
+     (False, False, True, "partly supported"), (False, False, False, "refuted")],
+)
+def test_c6_rule(title: bool, article_settings: bool, high_dose: bool, verdict: str) -> None:
+    assert ledger.verdict_c6(title, article_settings, high_dose) == verdict

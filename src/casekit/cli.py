@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from casekit import pipeline, profiles
 
@@ -27,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--executed", action="store_true",
                        help="render build/executed/ notebooks where present instead of the stored ones")
     build.add_argument("--no-strict", action="store_true", help="do not treat Sphinx warnings as errors")
+    bench = commands.add_parser("bench", help="time plain model.fit against casekit's training paths")
+    bench.add_argument("--output", type=Path, help="also save the measurements as JSON here")
+
     ledger = commands.add_parser("ledger", help="print every claim's verdict and evidence from the stored chapters")
     ledger.add_argument("--json", action="store_true", help="print JSON records instead of text")
     ledger.add_argument("--executed", action="store_true", help="read build/executed/ instead of chapters/")
@@ -63,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             total = sum(seconds for _, seconds in timings)
             print(f"{len(timings)} chapter(s) executed in {total:.0f} s")
+        elif args.command == "bench":
+            from casekit import bench
+
+            bench.main(args.output)
         elif args.command == "ledger":
             _print_ledger(project, args.json, args.executed)
         else:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _SETTINGS = re.compile(r"Settings\(profile='(?P<profile>\w+)', data='(?P<data>[^']*)', seeds=(?P<seeds>\d+), epochs=(?P<epochs>\d+)")
 _DEVICE = re.compile(r"^Device: .*$", re.MULTILINE)
@@ -54,8 +55,37 @@ def read_run(notebook: Path) -> Run:
     )
 
 
-def report_markdown(notebooks: Sequence[Path]) -> str:
-    """The execution-report page in MyST Markdown."""
+def benchmark_markdown(results: dict[str, Any]) -> list[str]:
+    """The ``casekit bench`` section of the report (from ``book/benchmark.json``)."""
+    epoch = results["epoch"]
+    sweep = results["sweep"]
+    peak = results["matmul_peak_gflops"]
+    lines = [
+        "## Training speed (`make bench`)",
+        "",
+        f"Measured with `make bench` on the machine that produced the stored chapters "
+        f"(backend {results['backend']}; float32 matrix-multiply peak {peak:.0f} GFLOP/s), "
+        f"on {results['images']:,} images.",
+        "",
+        "| measurement | plain `model.fit` | casekit | ratio | share of matmul peak (plain / casekit) |",
+        "|---|---|---|---|---|",
+    ]
+    for batch, row in epoch.items():
+        same = "identical weights" if row["identical_weights"] else "weights differ"
+        lines.append(
+            f"| one epoch, batch {batch} ({same}) | {row['plain_s']:.2f} s | {row['casekit_s']:.2f} s "
+            f"| {row['ratio']:.2f}x | {row['plain_gflops'] / peak:.1%} / {row['casekit_gflops'] / peak:.1%} |"
+        )
+    lines.append(
+        f"| sweep, {len(sweep['rates'])} rates x {sweep['seeds']} seeds, {sweep['epochs']} epoch | "
+        f"{sweep['plain_s']:.1f} s | {sweep['casekit_s']:.1f} s | {sweep['ratio']:.2f}x "
+        f"| {sweep['plain_gflops'] / peak:.1%} / {sweep['casekit_gflops'] / peak:.1%} |"
+    )
+    return ["", *lines, ""]
+
+
+def report_markdown(notebooks: Sequence[Path], benchmark: Path | None = None) -> str:
+    """The execution-report page in MyST Markdown (with the benchmark, when one was saved)."""
     runs = [read_run(path) for path in notebooks]
     total = sum(run.seconds or 0.0 for run in runs)
     lines = [
@@ -75,4 +105,6 @@ def report_markdown(notebooks: Sequence[Path]) -> str:
             f"| {seconds} | {run.environment} |"
         )
     lines += ["", f"All chapters together: {total:.0f} s.", ""]
+    if benchmark is not None and benchmark.is_file():
+        lines += benchmark_markdown(json.loads(benchmark.read_text(encoding="utf-8")))
     return "\n".join(lines)

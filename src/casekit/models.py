@@ -9,6 +9,7 @@ A name may carry its own setting after a colon: ``"dropout:0.2"`` or ``"dense:12
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from casekit._runtime import keras_module
@@ -29,6 +30,22 @@ ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu")
 #: The article's placements (its head Dense(10, softmax) is added by ``build``).
 EXAMPLE_1 = ("dense_relu", "dropout", "bn")  # Dense(64, relu) -> Dropout(0.5) -> BN
 EXAMPLE_2 = ("dense", "bn", "dropout", "relu")  # Dense(64) -> BN -> Dropout(0.5) -> ReLU
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A model as data: a placement, its dropout rate and hidden width (see :func:`build`).
+
+    Specs with the same placement and width can train side by side as replicas
+    (:mod:`casekit.replicas`); :meth:`build` gives the ordinary single model.
+    """
+
+    placement: tuple[str, ...]
+    rate: float = 0.5
+    width: int = 64
+
+    def build(self) -> Any:
+        return build(self.placement, rate=self.rate, width=self.width)
 
 
 def _parse(token: str, *, rate: float, width: int) -> tuple[str, float | int]:

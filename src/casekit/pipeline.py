@@ -199,7 +199,9 @@ def stage_book(project: Project, *, executed: bool) -> Path:
         staged.append(target)
     from casekit import execution
 
-    (source / "execution-report.md").write_text(execution.report_markdown(staged), encoding="utf-8")
+    report = execution.report_markdown(staged, benchmark=project.book / "benchmark.json")
+    (source / "execution-report.md").write_text(report, encoding="utf-8")
+    (source / "benchmark.json").unlink(missing_ok=True)  # data for the report, not a page
     return source
 
 

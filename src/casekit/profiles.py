@@ -96,7 +96,7 @@ PARAMETERS: Mapping[str, Validator] = MappingProxyType(
         "seeds": lambda n, v: _positive_int(n, v, optional=True),
         "epochs": lambda n, v: _positive_int(n, v, optional=True),
         "batch_size": lambda n, v: _positive_int(n, v, optional=True),
-        "data": _data,
+        "data_source": _data,
         "rate": _rate,
         "rates": _rates,
         "width_rates": _rates,
@@ -149,7 +149,7 @@ def resolve(
     seeds: int | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
-    data: str | None = None,
+    data_source: str | None = None,
     **chapter_params: Any,
 ) -> Settings:
     """Fill a profile's defaults, validate every parameter, and return frozen settings."""
@@ -157,7 +157,7 @@ def resolve(
     n_seeds = validate("seeds", seeds)
     n_epochs = validate("epochs", epochs)
     batch = validate("batch_size", batch_size)
-    source = validate("data", data)
+    source = validate("data_source", data_source)
     params = {name: validate(name, value) for name, value in chapter_params.items()}
     return Settings(
         profile=chosen.name,

@@ -159,3 +159,67 @@ def run_grid(
         tables={k: pd.concat(v, ignore_index=True) for k, v in tables.items()},
         seconds=time.perf_counter() - started,
     )
+
+
+def run_replicated(
+    configs: Mapping[str, Any],
+    dataset: Dataset,
+    *,
+    seeds: tuple[int, ...] | list[int],
+    epochs: int,
+    batch_size: int = 32,
+    probe: Probe | None = None,
+    progress: bool = True,
+) -> Results:
+    """:func:`run_grid` for configs given as :class:`casekit.models.Spec`, trained as replicas.
+
+    Configs that share a placement and width train together in one wide model
+    (:mod:`casekit.replicas`), every seed a replica; results have the same columns as
+    :func:`run_grid`. Within a wide model all replicas see the same batch order.
+    """
+    from casekit import replicas
+
+    if not configs:
+        raise ValueError("configs must name at least one model spec")
+    if not seeds:
+        raise ValueError("seeds must list at least one seed")
+    groups: dict[tuple[Any, ...], list[tuple[str, Any]]] = {}
+    for name, spec in configs.items():
+        groups.setdefault((tuple(spec.placement), spec.width), []).append((name, spec))
+    tracker = _Progress(len(configs) * len(seeds), progress)
+    started = time.perf_counter()
+    histories: dict[tuple[str, int], pd.DataFrame] = {}
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for (placement, width), members in groups.items():
+        keys = [(name, seed) for name, _ in members for seed in seeds]
+        wide, frames = replicas.fit(
+            placement,
+            [replicas.Replica(spec.rate, seed) for _, spec in members for seed in seeds],
+            dataset, epochs=epochs, batch_size=batch_size, width=width,
+        )
+        metrics = replicas.evaluate(wide, dataset)
+        for index, ((config, seed), history) in enumerate(zip(keys, frames, strict=True)):
+            histories[(config, seed)] = history
+            row: dict[str, Any] = {"config": config, "seed": seed, **metrics[index]}
+            measured = probe(replicas.member(wide, index), dataset) if probe else {}
+            for key, value in measured.items():
+                if isinstance(value, pd.DataFrame):
+                    tables.setdefault(key, []).append(value.assign(config=config, seed=seed))
+                else:
+                    row[key] = value
+            rows[(config, seed)] = row
+            tracker.step(f"{config}, seed {seed}")
+    order = [(config, seed) for config in configs for seed in seeds]
+    history_frames = []
+    for config, seed in order:
+        frame = histories[(config, seed)].copy()
+        frame.insert(0, "seed", seed)
+        frame.insert(0, "config", config)
+        history_frames.append(frame)
+    return Results(
+        history=pd.concat(history_frames, ignore_index=True),
+        final=pd.DataFrame([rows[key] for key in order]),
+        tables={k: pd.concat(v, ignore_index=True) for k, v in tables.items()},
+        seconds=time.perf_counter() - started,
+    )

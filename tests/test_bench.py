@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from casekit import bench, execution
+
+
+def _results() -> dict[str, object]:
+    row = {"plain_s": 3.0, "casekit_s": 1.5, "ratio": 2.0, "identical_weights": True, "plain_gflops": 5.0, "casekit_gflops": 10.0}
+    return {
+        "images": 60000, "matmul_peak_gflops": 100.0, "backend": "tensorflow",
+        "epoch": {"32": row, "128": row},
+        "sweep": {"rates": [0.1] * 6, "seeds": 5, "epochs": 1, "plain_s": 100.0, "casekit_s": 20.0,
+                  "ratio": 5.0, "plain_gflops": 5.0, "casekit_gflops": 25.0},
+    }
+
+
+def test_training_flops_counts_three_forward_passes() -> None:
+    assert bench.training_flops(32) == 3 * 2 * 32 * (784 * 64 + 64 * 10)
+    assert bench.training_flops(32, replicas_per_step=30) == 30 * bench.training_flops(32)
+
+
+def test_matmul_peak_is_positive() -> None:
+    assert bench.matmul_peak(size=256, repeats=2) > 0
+
+
+def test_render_prints_the_three_ratios() -> None:
+    text = bench.render(_results())
+    assert "ratio 2.00x, identical weights: True" in text and "ratio 5.00x" in text
+    assert "casekit 10.0 (10.0%)" in text
+
+
+def test_report_includes_the_benchmark(tmp_path: object) -> None:
+    from pathlib import Path
+    import json
+
+    path = Path(str(tmp_path)) / "benchmark.json"
+    path.write_text(json.dumps(_results()))
+    page = execution.report_markdown([], benchmark=path)
+    assert "## Training speed (`make bench`)" in page and "| 2.00x |" in page and "| 5.00x |" in page

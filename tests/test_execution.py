@@ -31,5 +31,6 @@ def test_run_is_read_from_the_notebook(tmp_path: Path) -> None:
 def test_report_lists_every_chapter_and_the_total(tmp_path: Path) -> None:
     page = execution.report_markdown([_executed(tmp_path / "01-a.ipynb", 100.0), _executed(tmp_path / "02-b.ipynb", None)])
     assert page.startswith("# Execution report")
-    assert "| [A chapter](chapters/01-a.ipynb) | book | 5 | 20 | 100 | CPU; backend: tensorflow; python 3.11; keras 3.15.1 |" in page
+    assert "| [A chapter](chapters/01-a.ipynb) | book | 5 | 20 | 100 | CPU; backend: tensorflow |" in page
+    assert "Library versions, the same for every chapter: python 3.11; keras 3.15.1." in page
     assert "| n/a |" in page and "All chapters together: 100 s." in page

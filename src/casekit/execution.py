@@ -95,16 +95,22 @@ def report_markdown(notebooks: Sequence[Path], benchmark: Path | None = None) ->
         "the notebooks themselves when the book was built. Run times are wall-clock seconds",
         "for the whole chapter, kernel start included.",
         "",
-        "| chapter | profile | seeds | epochs | run time (s) | device and versions |",
+        "| chapter | profile | seeds | epochs | run time (s) | device |",
         "|---|---|---|---|---|---|",
     ]
     for run in runs:
         seconds = f"{run.seconds:.0f}" if run.seconds is not None else "n/a"
+        device = "; ".join(run.environment.split("; ")[:2])  # device and backend
         lines.append(
             f"| [{run.title}](chapters/{run.chapter}.ipynb) | {run.profile} | {run.seeds} | {run.epochs} "
-            f"| {seconds} | {run.environment} |"
+            f"| {seconds} | {device} |"
         )
+    versions = sorted({"; ".join(run.environment.split("; ")[2:]) for run in runs})
     lines += ["", f"All chapters together: {total:.0f} s.", ""]
+    if len(versions) == 1:
+        lines += [f"Library versions, the same for every chapter: {versions[0]}.", ""]
+    else:
+        lines += ["Library versions differ between chapters:", "", *(f"- {v}" for v in versions), ""]
     if benchmark is not None and benchmark.is_file():
         lines += benchmark_markdown(json.loads(benchmark.read_text(encoding="utf-8")))
     return "\n".join(lines)

@@ -117,6 +117,22 @@ class _Progress:
             self.handle.update(self._text("Trained" if finished else f"Training ({label}):"))
 
 
+def _check_grid(configs: Mapping[str, Any], seeds: Any, kind: str) -> None:
+    if not configs:
+        raise ValueError(f"configs must name at least one {kind}")
+    if not seeds:
+        raise ValueError("seeds must list at least one seed")
+
+
+def _add_probe(row: dict[str, Any], tables: dict[str, list[pd.DataFrame]], measured: Mapping[str, Any]) -> None:
+    """Scalars from a probe become columns of ``row``; DataFrames go to ``tables``."""
+    for key, value in measured.items():
+        if isinstance(value, pd.DataFrame):
+            tables.setdefault(key, []).append(value.assign(config=row["config"], seed=row["seed"]))
+        else:
+            row[key] = value
+
+
 def run_grid(
     configs: Mapping[str, ModelFactory],
     dataset: Dataset,
@@ -131,10 +147,7 @@ def run_grid(
 
     In a notebook, ``progress`` shows a line updated after every run.
     """
-    if not configs:
-        raise ValueError("configs must name at least one model factory")
-    if not seeds:
-        raise ValueError("seeds must list at least one seed")
+    _check_grid(configs, seeds, "model factory")
     tracker = _Progress(len(configs) * len(seeds), progress)
     started = time.perf_counter()
     histories, finals = [], []
@@ -146,11 +159,7 @@ def run_grid(
             history.insert(0, "config", config)
             histories.append(history)
             row: dict[str, Any] = {"config": config, "seed": seed, **evaluate(model, dataset)}
-            for key, value in (probe(model, dataset) if probe else {}).items():
-                if isinstance(value, pd.DataFrame):
-                    tables.setdefault(key, []).append(value.assign(config=config, seed=seed))
-                else:
-                    row[key] = value
+            _add_probe(row, tables, probe(model, dataset) if probe else {})
             finals.append(row)
             tracker.step(f"{config}, seed {seed}")
     return Results(
@@ -179,10 +188,7 @@ def run_replicated(
     """
     from casekit import replicas
 
-    if not configs:
-        raise ValueError("configs must name at least one model spec")
-    if not seeds:
-        raise ValueError("seeds must list at least one seed")
+    _check_grid(configs, seeds, "model spec")
     groups: dict[tuple[Any, ...], list[tuple[str, Any]]] = {}
     for name, spec in configs.items():
         groups.setdefault((tuple(spec.placement), spec.width), []).append((name, spec))
@@ -202,12 +208,7 @@ def run_replicated(
         for index, ((config, seed), history) in enumerate(zip(keys, frames, strict=True)):
             histories[(config, seed)] = history
             row: dict[str, Any] = {"config": config, "seed": seed, **metrics[index]}
-            measured = probe(replicas.member(wide, index), dataset) if probe else {}
-            for key, value in measured.items():
-                if isinstance(value, pd.DataFrame):
-                    tables.setdefault(key, []).append(value.assign(config=config, seed=seed))
-                else:
-                    row[key] = value
+            _add_probe(row, tables, probe(replicas.member(wide, index), dataset) if probe else {})
             rows[(config, seed)] = row
             tracker.step(f"{config}, seed {seed}")
     order = [(config, seed) for config in configs for seed in seeds]

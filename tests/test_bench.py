@@ -29,8 +29,8 @@ def test_render_prints_the_three_ratios() -> None:
 
 
 def test_report_includes_the_benchmark(tmp_path: object) -> None:
-    from pathlib import Path
     import json
+    from pathlib import Path
 
     path = Path(str(tmp_path)) / "benchmark.json"
     path.write_text(json.dumps(_results()))

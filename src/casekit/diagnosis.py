@@ -69,7 +69,7 @@ def _activation_name(layer: Any) -> str | None:
     return getattr(activation, "__name__", str(activation))
 
 
-def _consumers(model: Any, layers: list[Any]) -> dict[int, list[Any]]:
+def _consumers(layers: list[Any]) -> dict[int, list[Any]]:
     """Map each layer id to the layers it feeds (graph if any, else listed order)."""
     consumers: dict[int, list[Any]] = {id(layer): [] for layer in layers}
     graph = [probes._graph_producer(layer) for layer in layers]  # noqa: SLF001
@@ -91,7 +91,7 @@ def diagnose(model: Any) -> Diagnosis:
     """Inspect ``model`` and return its Dropout-related findings (no data, no training)."""
     keras = keras_module()
     layers = probes.walk_layers(model)
-    consumers = _consumers(model, layers)
+    consumers = _consumers(layers)
     findings: list[Finding] = []
 
     def add(code: str, severity: str, names: tuple[str, ...], text: str) -> None:

@@ -29,10 +29,10 @@ def _layers() -> Any:
     return keras_module().layers
 
 
-def replica_dense_class() -> type:
-    """:class:`ReplicaDense`, defined once Keras is imported."""
-    global _REPLICA_DENSE
-    if _REPLICA_DENSE is None:
+def replica_layers() -> tuple[type, type, type]:
+    """``(ReplicaDense, PerReplicaDropout, ReplicaMetrics)``, defined once Keras is imported."""
+    global _CLASSES
+    if _CLASSES is None:
         keras = keras_module()
         ops = keras.ops
 
@@ -114,11 +114,11 @@ def replica_dense_class() -> type:
                     out[f"r{i}_accuracy"] = accuracy[i]
                 return out
 
-        _REPLICA_DENSE = (ReplicaDense, PerReplicaDropout, ReplicaMetrics)
-    return _REPLICA_DENSE  # type: ignore[return-value]
+        _CLASSES = (ReplicaDense, PerReplicaDropout, ReplicaMetrics)
+    return _CLASSES
 
 
-_REPLICA_DENSE: Any = None
+_CLASSES: Any = None
 
 
 def replica_cross_entropy(y_true: Any, y_pred: Any) -> Any:
@@ -156,7 +156,7 @@ def build(placement: Sequence[str], replicas: Sequence[Replica], *, width: int =
     """The wide model for ``replicas`` of ``placement``, each initialized as its single run."""
     keras = keras_module()
     layers = _layers()
-    ReplicaDense, PerReplicaDropout, ReplicaMetrics = replica_dense_class()
+    ReplicaDense, PerReplicaDropout, ReplicaMetrics = replica_layers()
     placement = tuple(placement)
     if any(":" in token for token in placement):
         raise ValueError("replicated placements take their rate and width from the replicas, not from 'name:value'")
@@ -194,7 +194,7 @@ def build(placement: Sequence[str], replicas: Sequence[Replica], *, width: int =
 
 def _parametric(model: Any) -> list[Any]:
     keras = keras_module()
-    ReplicaDense = replica_dense_class()[0]
+    ReplicaDense = replica_layers()[0]
     return [layer for layer in model.layers if isinstance(layer, ReplicaDense | keras.layers.BatchNormalization | keras.layers.Dense)]
 
 

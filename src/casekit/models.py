@@ -25,7 +25,6 @@ LAYER_NAMES: dict[str, str] = {
     "tanh": "Activation('tanh')",
     "gelu": "Activation('gelu')",
 }
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu")
 
 #: The article's placements (its head Dense(10, softmax) is added by ``build``).
 EXAMPLE_1 = ("dense_relu", "dropout", "bn")  # Dense(64, relu) -> Dropout(0.5) -> BN

@@ -148,10 +148,6 @@ class WideModel:
     replicas: tuple[Replica, ...]
 
 
-def _uses_dropout(placement: Sequence[str]) -> bool:
-    return any(token.split(":")[0] == "dropout" for token in placement)
-
-
 def build(placement: Sequence[str], replicas: Sequence[Replica], *, width: int = 64) -> WideModel:
     """The wide model for ``replicas`` of ``placement``, each initialized as its single run."""
     keras = keras_module()

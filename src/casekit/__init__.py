@@ -10,8 +10,18 @@ Each module covers one concern; see the README for the map. ``casekit.diagnose(m
 
 from __future__ import annotations
 
+from typing import Any
+
 from casekit import _runtime  # noqa: F401  (sets TF logging/determinism env first)
-from casekit.diagnosis import diagnose
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "diagnose"]
+
+
+def __getattr__(name: str) -> Any:
+    """``casekit.diagnose`` on first use, so the command line starts without pandas."""
+    if name == "diagnose":
+        from casekit.diagnosis import diagnose
+
+        return diagnose
+    raise AttributeError(f"module 'casekit' has no attribute {name!r}")

@@ -72,7 +72,7 @@ def _activation_name(layer: Any) -> str | None:
 def _consumers(layers: list[Any]) -> dict[int, list[Any]]:
     """Map each layer id to the layers it feeds (graph if any, else listed order)."""
     consumers: dict[int, list[Any]] = {id(layer): [] for layer in layers}
-    graph = [probes._graph_producer(layer) for layer in layers]  # noqa: SLF001
+    graph = [probes.graph_producer(layer) for layer in layers]
     for index, layer in enumerate(layers):
         producer = graph[index] if graph[index] is not None else (layers[index - 1] if index else None)
         if producer is not None and id(producer) in consumers:
@@ -99,7 +99,7 @@ def diagnose(model: Any) -> Diagnosis:
 
     for layer in layers:
         if isinstance(layer, keras.layers.BatchNormalization):
-            dropout, dense = probes._feeds(layer, model)  # noqa: SLF001
+            dropout, dense = probes.feeding_dropout(layer, model)
             if dropout is not None:
                 via = () if dense is None else (dense.name,)
                 floor = 1 / (1 - dropout.rate) if dropout.rate < 1 else float("inf")

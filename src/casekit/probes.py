@@ -49,7 +49,7 @@ def _kind(layer: Any) -> str:
     return type(layer).__name__
 
 
-def _graph_producer(layer: Any) -> Any | None:
+def graph_producer(layer: Any) -> Any | None:
     """The layer whose output feeds ``layer`` in a Functional/Sequential graph, if known."""
     keras = keras_module()
     try:
@@ -141,7 +141,7 @@ def record_inputs(model: Any, x: np.ndarray, *, batch_size: int = 1000, training
     return recording
 
 
-def _feeds(bn: Any, model: Any) -> tuple[Any | None, Any | None]:
+def feeding_dropout(bn: Any, model: Any) -> tuple[Any | None, Any | None]:
     """(dropout, dense) when ``bn`` is fed by Dropout directly or through one Dense layer.
 
     Uses the model graph; a subclassed model has none, so there the layer listed just
@@ -150,7 +150,7 @@ def _feeds(bn: Any, model: Any) -> tuple[Any | None, Any | None]:
     sequence = walk_layers(model)
 
     def producer(layer: Any) -> Any | None:
-        found = _graph_producer(layer)
+        found = graph_producer(layer)
         if found is not None:
             return found
         index = next((i for i, item in enumerate(sequence) if item is layer), None)
@@ -191,7 +191,7 @@ def variance_shift(
             continue
         moments = inference.moments[id(layer)]
         variance = moments.variance
-        dropout, dense = _feeds(layer, model)
+        dropout, dense = feeding_dropout(layer, model)
         predicted = np.full_like(variance, np.nan)
         rate = np.nan
         if dropout is not None and id(dropout) in inference.moments:

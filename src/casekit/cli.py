@@ -47,7 +47,8 @@ def _print_ledger(project: pipeline.Project, as_json: bool, executed: bool) -> N
         print(json.dumps(records, indent=2, ensure_ascii=False))
         return
     for record in records:
-        print(f"{record['id']} [{record['verdict']}] {record['quote']}")
+        distance = "" if record["distance_se"] is None else f", {record['distance_se']:.1f} SE from its threshold"
+        print(f"{record['id']} [{record['label']}{distance}] {record['quote']}")
         for item in record["evidence"]:
             ci = f" (95% CI ± {item['ci']})" if item["ci"] else ""
             print(f"    {item['name']}: {item['value']}{ci}  [{item['chapter']}]")
@@ -76,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             index = pipeline.build_book(project, executed=args.executed, strict=not args.no_strict)
             print(f"Book: {index}")
+    except KeyboardInterrupt:
+        print("casekit: interrupted; stored chapters are unchanged", file=sys.stderr)
+        return 130
     except (ValueError, FileNotFoundError, pipeline.ChapterFailed) as error:
         print(f"casekit: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, ValueError) else 1

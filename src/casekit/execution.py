@@ -33,7 +33,9 @@ class Run:
 
 def read_run(notebook: Path) -> Run:
     """Parse a papermill-executed chapter: duration, resolved settings and environment line."""
-    content = json.loads(notebook.read_text(encoding="utf-8"))
+    from casekit.ledger import read_notebook
+
+    content = read_notebook(notebook)
     cells = content["cells"]
     title = "".join(cells[0]["source"]).splitlines()[0].lstrip("# ").strip() if cells else notebook.stem
     text = "".join(

@@ -15,15 +15,19 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from casekit import stats
+from casekit import evidence, stats
 
 
 @dataclass(frozen=True)
 class Finding:
-    """A yes/no answer with the estimate it rests on."""
+    """A yes/no answer (with the statistic that decided it) and the estimate it rests on."""
 
-    holds: bool
+    condition: evidence.Decided
     estimate: stats.Estimate
+
+    @property
+    def holds(self) -> bool:
+        return str(self.condition) == "True"
 
 
 def loss_rise(history: pd.DataFrame) -> pd.DataFrame:
@@ -50,10 +54,15 @@ def underfits(final: pd.DataFrame, config: str, reference: str, margin: float = 
     (paired by seed). The estimate returned is the training-accuracy difference."""
     train = stats.paired_difference(final, "train_accuracy", config, reference)
     test = stats.paired_difference(final, "test_accuracy", config, reference)
-    return Finding(train.high < -margin and test.high < 0, train)
+    condition = evidence.all_of(
+        f"underfits: {config} minus {reference}, train and test accuracy",
+        evidence.below(train, -margin, "train accuracy difference"),
+        evidence.below(test, 0.0, "test accuracy difference"),
+    )
+    return Finding(condition, train)
 
 
 def overfits(rises: pd.DataFrame, config: str, margin: float = 0.0) -> Finding:
     """Test loss at the last epoch above the run's best by more than ``margin``."""
     estimate = stats.estimate(rises, "rise", config=config)
-    return Finding(estimate.low > margin, estimate)
+    return Finding(evidence.above(estimate, margin, f"overfits: test-loss rise of {config}"), estimate)

@@ -1,8 +1,10 @@
 """The ledger: every claim of the article, its verdict and the evidence behind it.
 
-Chapters glue a ``verdict_C<n>`` value (one of :data:`VERDICTS`) and the numbers that
-support it; this module reads those glued values back out of the executed notebooks,
-so the ledger page and ``casekit ledger --json`` can never disagree with the chapters.
+Chapters glue a ``verdict_C<n>`` value (one of :data:`VERDICTS`, decided by
+:func:`casekit.verdicts.decide`) and the numbers that support it; this module reads those
+glued values and their records back out of the executed notebooks, so the ledger page and
+``casekit ledger --json`` can never disagree with the chapters. A verdict whose deciding
+statistic lies inside the cross-machine band is shown as fragile.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-VERDICTS = ("supported", "partly supported", "refuted")
+from casekit import evidence
+from casekit.verdicts import VERDICTS, label
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,35 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
+def read_notebook(path: Path) -> dict[str, Any]:
+    """A notebook's JSON; a file that is not valid notebook JSON is an error naming it."""
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid notebook JSON: {error}") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise ValueError(f"{path} is not a notebook: no list of cells")
+    return notebook
+
+
+def glued_decisions(notebook: Path) -> dict[str, evidence.Decided]:
+    """Every glued decision (verdicts and conditions) of a notebook, with its record."""
+    found: dict[str, evidence.Decided] = {}
+    for cell in read_notebook(notebook)["cells"]:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            records = evidence.records_in([output])
+            if name and records and records[0]["kind"] == "text" and len(records[0]["parts"]) == 1:
+                part = records[0]["parts"][0]
+                if part["type"] == "decision":
+                    found[name] = evidence.Decided(part["value"], part)
+    return found
+
+
 def glued_values(notebook: Path) -> dict[str, str]:
     """Every value glued in an executed notebook, as the text the book shows."""
     values: dict[str, str] = {}
-    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+    for cell in read_notebook(notebook)["cells"]:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             text = output.get("data", {}).get("application/papermill.record/text/plain")
@@ -143,6 +171,16 @@ def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) 
     computes C6 while it runs and cannot read its own outputs yet.
     """
     cache: dict[str, dict[str, str]] = {k: dict(v) for k, v in (overrides or {}).items()}
+    decided: dict[str, dict[str, evidence.Decided]] = {}
+
+    def decisions(chapter: str) -> dict[str, evidence.Decided]:
+        if chapter not in decided:
+            path = chapters / f"{chapter}.ipynb"
+            decided[chapter] = glued_decisions(path) if path.is_file() else {}
+            for key, value in (overrides or {}).get(chapter, {}).items():
+                if isinstance(value, evidence.Decided):
+                    decided[chapter][key] = value
+        return decided[chapter]
 
     def values(chapter: str) -> dict[str, str]:
         if chapter not in cache:
@@ -161,27 +199,19 @@ def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) 
         verdict = values(claim.chapter).get(f"verdict_{claim.id}")
         if verdict not in VERDICTS:
             raise ValueError(f"{claim.chapter} glued verdict_{claim.id} = {verdict!r}; allowed: {', '.join(VERDICTS)}")
-        evidence = []
-        for label, chapter, key in claim.evidence:
+        evidence_items = []
+        for name, chapter, key in claim.evidence:
             if key not in values(chapter):
                 raise ValueError(f"{chapter} has no glued value {key!r} (evidence for {claim.id})")
             value, ci = _split(values(chapter)[key])
-            evidence.append(asdict(Evidence(label, value, ci, chapter)))
-        records.append(
-            {"id": claim.id, "quote": claim.quote, "verdict": verdict, "chapter": claim.chapter, "evidence": evidence}
-        )
+            evidence_items.append(asdict(Evidence(name, value, ci, chapter)))
+        record = decisions(claim.chapter).get(f"verdict_{claim.id}")
+        fragile = bool(record is not None and record.fragile)
+        distance = None if record is None or record.part["distance"] is None else round(record.distance, 1)
+        records.append({
+            "id": claim.id, "quote": claim.quote, "verdict": verdict, "fragile": fragile,
+            "label": label(verdict, fragile), "distance_se": distance,
+            "decided_by": None if record is None else record.part["statistic"],
+            "chapter": claim.chapter, "evidence": evidence_items,
+        })
     return records
-
-
-def verdict_c6(title_checks_hold: bool, placement_matters_at_article_settings: bool, placement_matters_at_high_dose: bool) -> str:
-    """C6: Dropout's efficacy "hinges critically on placement ... and the training/inference phases".
-
-    Supported when both halves hold at the article's own settings; partly supported when
-    the training/inference half holds and placement matters only at higher dose; refuted
-    when neither holds.
-    """
-    if title_checks_hold and placement_matters_at_article_settings:
-        return "supported"
-    if title_checks_hold or placement_matters_at_high_dose:
-        return "partly supported"
-    return "refuted"

@@ -92,7 +92,9 @@ def select(project: Project, only: Sequence[str] | None) -> list[Path]:
 
 def declared_parameters(notebook: Path) -> dict[str, Any]:
     """Names and default values assigned in the notebook's ``parameters``-tagged cell."""
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    from casekit.ledger import read_notebook
+
+    cells = read_notebook(notebook)["cells"]
     tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) != 1:
         raise UsageError(f"{notebook.name} must have exactly one 'parameters' cell; found {len(tagged)}")
@@ -174,8 +176,11 @@ def execute(
         if update:
             _relative_metadata(target, project)
             staged = notebook.with_name(f".{notebook.name}.tmp")
-            shutil.copyfile(target, staged)
-            os.replace(staged, notebook)
+            try:
+                shutil.copyfile(target, staged)
+                os.replace(staged, notebook)
+            finally:
+                staged.unlink(missing_ok=True)
             print(f"{label}: stored outputs updated", flush=True)
     return timings
 

@@ -61,6 +61,44 @@ def _positive_int(name: str, value: object, *, optional: bool) -> int | None:
     return int(value)  # type: ignore[call-overload]
 
 
+#: Limits that keep a parameter from asking for a model or a run this book cannot train.
+MAX_SEEDS = 50
+MAX_EPOCHS = 500
+MAX_DEPTH = 10
+MAX_WIDTH = 4096
+#: Widths 64 / (1 - rate) stay at or below 1,280 units.
+MAX_WIDTH_RATE = 0.95
+
+
+def _seeds(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if not _is_int(value) or not 2 <= value <= MAX_SEEDS:  # type: ignore[operator]
+        raise ValueError(
+            f"{name} must be an integer from 2 to {MAX_SEEDS} (intervals over seeds need at least 2), "
+            f"or None for the profile's default; got {value!r}"
+        )
+    return int(value)  # type: ignore[call-overload]
+
+
+def _bounded_int(name: str, value: object, limit: int, *, optional: bool) -> int | None:
+    number = _positive_int(name, value, optional=optional)
+    if number is not None and number > limit:
+        raise ValueError(f"{name} must be at most {limit}; got {value!r}")
+    return number
+
+
+def _width_rates(name: str, value: object) -> tuple[float, ...]:
+    rates = _rates(name, value)
+    for i, rate in enumerate(rates):
+        if rate > MAX_WIDTH_RATE:
+            raise ValueError(
+                f"{name}[{i}] must be at most {MAX_WIDTH_RATE} (width 64 / (1 - rate) at most "
+                f"{round(64 / (1 - MAX_WIDTH_RATE)):,} units); got {rate!r}"
+            )
+    return rates
+
+
 def _rate(name: str, value: object) -> float:
     if (
         not isinstance(value, int | float)
@@ -93,15 +131,15 @@ Validator = Callable[[str, object], Any]
 #: Every parameter a chapter may declare, with its validator. A chapter declares a subset.
 PARAMETERS: Mapping[str, Validator] = MappingProxyType(
     {
-        "seeds": lambda n, v: _positive_int(n, v, optional=True),
-        "epochs": lambda n, v: _positive_int(n, v, optional=True),
+        "seeds": _seeds,
+        "epochs": lambda n, v: _bounded_int(n, v, MAX_EPOCHS, optional=True),
         "batch_size": lambda n, v: _positive_int(n, v, optional=True),
         "data_source": _data,
         "rate": _rate,
         "rates": _rates,
-        "width_rates": _rates,
-        "depth": lambda n, v: _positive_int(n, v, optional=False),
-        "width": lambda n, v: _positive_int(n, v, optional=False),
+        "width_rates": _width_rates,
+        "depth": lambda n, v: _bounded_int(n, v, MAX_DEPTH, optional=False),
+        "width": lambda n, v: _bounded_int(n, v, MAX_WIDTH, optional=False),
     }
 )
 

@@ -1,18 +1,19 @@
 """Turn results into what a chapter shows: rounded tables and glued verdict numbers.
 
 Numbers reach the prose only through :func:`glue` (myst-nb ``glue``), as strings already
-rounded to the precision their interval supports, so stored outputs stay stable and the
-text cannot drift from the run.
+rounded to the precision their interval supports, so the text cannot drift from the run.
+Every shown number, line and table also carries its data (:mod:`casekit.evidence`), which
+the regression tests compare statistically (:mod:`casekit.regression`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
-from casekit import stats
+from casekit import evidence, stats
 
 #: Metric columns that are fractions shown as percentages.
 PERCENT_SUFFIX = "accuracy"
@@ -22,32 +23,76 @@ def _scale(column: str) -> tuple[float, str]:
     return (100.0, "%") if column.endswith(PERCENT_SUFFIX) else (1.0, "")
 
 
-def format_estimate(estimate: stats.Estimate, column: str = "", *, difference: bool = False) -> str:
-    """``mean ± half``; accuracy columns in percent (percentage points for a difference)."""
-    if not np.isfinite(estimate.mean):
+def _decimals(estimate: stats.Estimate, scale: float) -> int:
+    return stats.decimals_for(estimate.half_width * scale)
+
+
+def render_estimate(part: evidence.Part) -> str:
+    """The text of an estimate record: ``mean ± half`` (or a bare value, or words)."""
+    mean, half = part["mean"], part["half_width"]
+    if mean is None:
         return "n/a"
-    scale, unit = _scale(column)
+    scale, unit, digits = part["scale"], part["unit"], part["decimals"]
+    if part["style"] == "value":
+        return f"{mean * scale:.{digits}f}{unit}"
+    shown_mean = mean if part["style"] != "magnitude" else abs(mean)
+    text = f"{shown_mean * scale:.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")  # no "-0.0": the sign of a value that rounds to zero is noise
+    half_text = "inf" if half is None else f"{half * scale:.{digits}f}"
+    body = f"{text} ± {half_text}{unit}"
+    if part["style"] != "magnitude":
+        return body
+    low, high = mean - (half or math.inf), mean + (half or math.inf)
+    if low <= 0 <= high:
+        return f"not detectably different ({render_estimate({**part, 'style': 'estimate'})})"
+    return f"{part['more'] if mean > 0 else part['less']} by {body}"
+
+
+def format_estimate(
+    estimate: stats.Estimate, column: str = "", *, difference: bool = False, percent: bool = False,
+) -> evidence.Shown:
+    """``mean ± half``; accuracy columns (or ``percent=True``) in percent, percentage points
+    for a difference.
+
+    The result is a ``str`` that also carries the estimate (:class:`casekit.evidence.Shown`).
+    """
+    scale, unit = (100.0, "%") if percent else _scale(column)
     if difference and unit == "%":
         unit = " pp"
-    return estimate.format(scale, unit)
+    part = evidence.estimate_part(
+        estimate, scale=scale, unit=unit, style="estimate", decimals=_decimals(estimate, scale)
+    )
+    return evidence.Shown(render_estimate(part), part)
 
 
-def compare(estimate: stats.Estimate, column: str, *, more: str = "higher", less: str = "lower") -> str:
+def compare(estimate: stats.Estimate, column: str, *, more: str = "higher", less: str = "lower") -> evidence.Shown:
     """Words for a paired difference: ``"higher by 1.2 ± 0.4 pp"`` or, when its 95%
     interval includes zero, ``"not detectably different (0.1 ± 0.5 pp)"``."""
-    text = format_estimate(estimate, column, difference=True)
-    if not estimate.excludes_zero():
-        return f"not detectably different ({text})"
-    magnitude = stats.Estimate(abs(estimate.mean), estimate.half_width, estimate.n)
-    word = more if estimate.mean > 0 else less
-    return f"{word} by {format_estimate(magnitude, column, difference=True)}"
+    scale, unit = _scale(column)
+    if unit == "%":
+        unit = " pp"
+    part = evidence.estimate_part(
+        estimate, scale=scale, unit=unit, style="magnitude", decimals=_decimals(estimate, scale),
+        more=more, less=less,
+    )
+    return evidence.Shown(render_estimate(part), part)
+
+
+def value(number: float, decimals: int, column: str = "") -> evidence.Shown:
+    """A number computed without training (a fixed input through a layer): shown with
+    ``decimals`` decimals and compared within them, since other CPUs may differ in the last bits."""
+    scale, unit = _scale(column)
+    estimate = stats.Estimate(float(number), 0.0, 1)
+    part = evidence.estimate_part(estimate, scale=scale, unit=unit, style="value", decimals=decimals)
+    return evidence.Shown(render_estimate(part), part)
 
 
 def ci_table(
     summary: pd.DataFrame, columns: Sequence[str], *, label: str = "config",
     names: Mapping[str, str] | None = None, differences: Sequence[str] = (),
-) -> pd.DataFrame:
-    """A display table of ``mean ± 95% CI`` strings from :func:`casekit.stats.summarize` output.
+) -> evidence.Table:
+    """A display table of ``mean ± 95% CI`` from :func:`casekit.stats.summarize` output.
 
     ``names`` renames columns for display; ``differences`` lists columns that hold
     differences (accuracy differences then read in percentage points).
@@ -58,11 +103,37 @@ def ci_table(
             format_estimate(stats.Estimate(m, h, int(n)), column, difference=column in differences)
             for m, h, n in zip(summary[f"{column}_mean"], summary[f"{column}_ci"], summary["n"], strict=True)
         ]
-    return table.set_index(label)
+    return evidence.Table(table.set_index(label))
+
+
+def table(frame: pd.DataFrame) -> evidence.Table:
+    """Show a DataFrame of shown values and labels (no bare floats) with its record."""
+    return evidence.Table(frame)
+
+
+def show(template: str, *parts: object) -> None:
+    """Display a line with shown numbers (``template`` uses ``{0}``, ``{1}``...) and its record."""
+    from IPython.display import display
+
+    display(evidence.Text(template, parts))
 
 
 def glue(name: str, value: object) -> None:
-    """Glue a value, as text, for the prose (``{glue:text}`name```) without displaying it."""
-    from myst_nb import glue as myst_glue
+    """Glue a value, as text, for the prose (``{glue:text}`name```) without displaying it.
 
-    myst_glue(name, value if isinstance(value, str) else str(value), display=False)
+    Shown numbers and decisions are glued with their record, so the regression tests
+    compare them as data; anything else is glued as text and compared exactly.
+    """
+    from IPython.display import display
+
+    if isinstance(value, evidence.Shown | evidence.Decided | evidence.Text):
+        bundle = evidence.glue_bundle(value)
+    else:
+        if isinstance(value, float):
+            raise TypeError(f"glue {name!r}: a bare float; glue a casekit.report value instead")
+        bundle = {"text/plain": repr(value if isinstance(value, str) else str(value))}
+    prefix = "application/papermill.record/"
+    display(
+        {prefix + key: item for key, item in bundle.items()}, raw=True,
+        metadata={"scrapbook": {"name": name, "mime_prefix": prefix}},
+    )

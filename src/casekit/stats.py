@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,15 @@ class Estimate:
     mean: float
     half_width: float
     n: int
+    #: The per-seed values behind the estimate, when it was computed from them.
+    values: tuple[float, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def standard_error(self) -> float:
+        """The half-width divided by its t quantile: the standard error of the mean."""
+        if self.n < 2 or not math.isfinite(self.half_width):
+            return math.inf
+        return self.half_width / float(scipy_stats.t.ppf(0.975, df=self.n - 1))
 
     @property
     def low(self) -> float:
@@ -58,11 +67,12 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95) -> Estimate:
         raise ValueError("mean_ci needs at least one value")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
+    values = tuple(float(v) for v in array)
     if array.size == 1:
-        return Estimate(float(array[0]), math.inf, 1)
+        return Estimate(float(array[0]), math.inf, 1, values)
     sem = float(array.std(ddof=1) / math.sqrt(array.size))
     t = float(scipy_stats.t.ppf(0.5 + confidence / 2, df=array.size - 1))
-    return Estimate(float(array.mean()), t * sem, int(array.size))
+    return Estimate(float(array.mean()), t * sem, int(array.size), values)
 
 
 def summarize(

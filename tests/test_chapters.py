@@ -103,3 +103,15 @@ def test_every_number_in_the_prose_is_glued_from_the_run(path: Path) -> None:
     }
     missing = referenced - _glued_names(cells)
     assert not missing, f"prose refers to names the run did not glue: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("claim", ["C1", "C2", "C3", "C4", "C5", "C6"])
+def test_every_verdict_is_glued_as_a_recorded_decision(claim: str) -> None:
+    """Verdicts come from casekit.verdicts.decide, so their record is strict and names what decided them."""
+    from casekit import ledger
+
+    found = {}
+    for path in sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb")):
+        found.update(ledger.glued_decisions(path))
+    verdict = found[f"verdict_{claim}"]
+    assert verdict.part["strict"] and verdict.part["statistic"].startswith(f"verdict on {claim}")

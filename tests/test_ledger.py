@@ -46,6 +46,7 @@ def test_cli_prints_the_same_records_as_json() -> None:
     assert records == ledger.collect(ROOT / "chapters")
     first = records[0]["evidence"][0]
     assert set(first) == {"name", "value", "ci", "chapter"}
+    assert {"verdict", "fragile", "label", "distance_se", "decided_by"} <= set(records[0])
 
 
 def _glued_notebook(path: Path, values: dict[str, str]) -> None:
@@ -74,10 +75,15 @@ def test_glued_values_strip_quotes_and_split_intervals(tmp_path: Path) -> None:
     assert ledger._split(values["word"]) == ("higher by 1 ± 0.5 pp", None)
 
 
-@pytest.mark.parametrize(
-    ("title", "article_settings", "high_dose", "verdict"),
-    [(True, True, True, "supported"), (True, False, True, "partly supported"),
-     (False, False, True, "partly supported"), (False, False, False, "refuted")],
-)
-def test_c6_rule(title: bool, article_settings: bool, high_dose: bool, verdict: str) -> None:
-    assert ledger.verdict_c6(title, article_settings, high_dose) == verdict
+def test_records_show_fragility_and_distance() -> None:
+    for record in ledger.collect(ROOT / "chapters"):
+        assert record["label"] == (f"{record['verdict']} (fragile)" if record["fragile"] else record["verdict"])
+        assert record["distance_se"] is None or record["distance_se"] >= 0
+        assert record["decided_by"].startswith(f"verdict on {record['id']}")
+
+
+def test_a_file_that_is_not_notebook_json_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "02-ordering.ipynb"
+    broken.write_text('{"cells": [{"source": "unterminated', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"02-ordering.ipynb is not valid notebook JSON: Unterminated string"):
+        ledger.collect(tmp_path)

@@ -111,3 +111,54 @@ def test_parameters_cell_must_hold_literals(tmp_path: Path) -> None:
     nbformat.write(notebook, project.chapters / "01-test.ipynb")
     with pytest.raises(pipeline.UsageError, match="literal assignments only"):
         pipeline.declared_parameters(project.chapters / "01-test.ipynb")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--only", "01", "--profile", "smoke", "-p", "seeds", "1"],
+         "seeds must be an integer from 2 to 50 (intervals over seeds need at least 2)"),
+        (["--only", "03", "-p", "width_rates", "[0.99999]"],
+         "width_rates[0] must be at most 0.95 (width 64 / (1 - rate) at most 1,280 units); got 0.99999"),
+        (["--only", "01", "-p", "depth", "50"], "depth must be at most 10; got 50"),
+    ],
+)
+def test_parameters_a_chapter_cannot_run_are_rejected_before_any_kernel(args: list[str], message: str) -> None:
+    result = _casekit("run", *args)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert message in result.stderr and "executing" not in result.stdout
+
+
+@pytest.mark.parametrize("command", [["run", "--only", "00"], ["ledger"], ["build"]])
+def test_a_chapter_that_is_not_notebook_json_is_named(tmp_path: Path, command: list[str]) -> None:
+    shutil.copytree(ROOT / "book", tmp_path / "book")
+    shutil.copytree(ROOT / "chapters", tmp_path / "chapters")
+    broken = tmp_path / "chapters" / "00-why-dropout-seems-broken.ipynb"
+    broken.write_text(broken.read_text(encoding="utf-8")[:2000], encoding="utf-8")
+    result = _casekit(*command, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("casekit: error: ") and "00-why-dropout-seems-broken.ipynb is not valid notebook JSON" in last
+    assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_prints_one_line_exits_130_and_leaves_chapters_untouched(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    shutil.copytree(ROOT / "book", tmp_path / "book")
+    shutil.copytree(ROOT / "chapters", tmp_path / "chapters")
+    before = _digest(tmp_path / "chapters")
+    process = subprocess.Popen(
+        [str(CASEKIT), "run", "--update", "--only", "01", "--no-progress"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    assert "executing" in process.stdout.readline()
+    time.sleep(8)  # inside the kernel, training
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "casekit: interrupted; stored chapters are unchanged"
+    assert "Traceback" not in stderr
+    assert _digest(tmp_path / "chapters") == before

@@ -16,8 +16,11 @@ from types import ModuleType
 
 # Silences TF's C++ INFO/WARNING logs after start-up (a reader can override it).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# oneDNN picks kernels by CPU instruction set at run time; the plain Eigen kernels give
-# the same floating-point results on every CPU that runs the same TensorFlow wheel.
+# oneDNN's graph rewrites are off so runs do not depend on them; this does NOT make results
+# the same on every CPU: TensorFlow's matrix multiply still goes through oneDNN's sgemm,
+# generated at run time for the instruction set (ONEDNN_MAX_CPU_ISA caps it), and Eigen's
+# blocking follows the cache sizes. Seeded runs are bit-identical on one machine only;
+# across machines casekit.regression compares estimates statistically.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 

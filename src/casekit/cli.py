@@ -34,7 +34,27 @@ def _parser() -> argparse.ArgumentParser:
     ledger = commands.add_parser("ledger", help="print every claim's verdict and evidence from the stored chapters")
     ledger.add_argument("--json", action="store_true", help="print JSON records instead of text")
     ledger.add_argument("--executed", action="store_true", help="read build/executed/ instead of chapters/")
+    record = commands.add_parser(
+        "evidence", help="save the evidence records of build/executed/ chapters (for tests/data)")
+    record.add_argument("--output", type=Path, required=True, help="the JSON file to write")
     return parser
+
+
+def _save_evidence(project: pipeline.Project, output: Path) -> None:
+    import json
+    import os
+
+    from casekit import ledger, regression
+
+    chapters = {
+        path.name: regression.evidence_outputs(ledger.read_notebook(path))
+        for path in sorted(project.executed.glob("[0-9][0-9]-*.ipynb"))
+    }
+    if not chapters:
+        raise FileNotFoundError(f"no executed chapters in {project.executed}; run `casekit run` first")
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "default")
+    output.write_text(json.dumps({"ONEDNN_MAX_CPU_ISA": isa, "chapters": chapters}, indent=1, ensure_ascii=False) + "\n")
+    print(f"evidence of {len(chapters)} chapter(s) saved to {output}")
 
 
 def _print_ledger(project: pipeline.Project, as_json: bool, executed: bool) -> None:
@@ -72,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from casekit import bench
 
             bench.main(args.output)
+        elif args.command == "evidence":
+            _save_evidence(project, args.output)
         elif args.command == "ledger":
             _print_ledger(project, args.json, args.executed)
         else:

@@ -118,7 +118,9 @@ def decision(
                               "distance": None, "fragile": False, "alternatives": []})
     gap = abs(estimate.mean - boundary)
     se = estimate.standard_error
-    distance = gap / se if math.isfinite(se) and se > 0 else (math.inf if gap > 0 else 0.0)
+    if not (math.isfinite(se) and se > 0):  # no spread over seeds (or one seed): nothing to move it
+        return decision(text, statistic)
+    distance = gap / se
     fragile = gap <= fragile_band(estimate.half_width, estimate.n)
     return Decided(text, {
         "type": "decision", "value": text, "statistic": statistic,
@@ -279,14 +281,29 @@ def below(estimate: stats.Estimate, threshold: float, statistic: str) -> Decided
     return condition(estimate.high < threshold, statistic, estimate, threshold - estimate.half_width)
 
 
+def _all_must_flip(text: str, statistic: str, flipping: Sequence[Decided]) -> Decided:
+    """A decision that changes only when every one of ``flipping`` changes."""
+    distance = max((c.distance for c in flipping), default=math.inf)
+    return Decided(text, {
+        "type": "decision", "value": text, "statistic": statistic, "distance": _finite(distance),
+        "fragile": bool(flipping) and all(c.fragile for c in flipping), "alternatives": [],
+    })
+
+
 def all_of(statistic: str, *conditions: Decided) -> Decided:
-    """True when every condition holds; as near to flipping as its nearest condition."""
-    return combine("True" if all(str(c) == "True" for c in conditions) else "False", statistic, conditions)
+    """True when every condition holds. A True flips when any condition flips (nearest
+    distance); a False only when every false condition flips (farthest of them)."""
+    if all(str(c) == "True" for c in conditions):
+        return combine("True", statistic, conditions)
+    return _all_must_flip("False", statistic, [c for c in conditions if str(c) != "True"])
 
 
 def any_of(statistic: str, *conditions: Decided) -> Decided:
-    """True when some condition holds; as near to flipping as its nearest condition."""
-    return combine("True" if any(str(c) == "True" for c in conditions) else "False", statistic, conditions)
+    """True when some condition holds. A False flips when any condition flips (nearest
+    distance); a True only when every true condition flips (farthest of them)."""
+    if not any(str(c) == "True" for c in conditions):
+        return combine("False", statistic, conditions)
+    return _all_must_flip("True", statistic, [c for c in conditions if str(c) == "True"])
 
 
 def words(condition: Decided, yes: str, no: str) -> Decided:

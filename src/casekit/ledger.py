@@ -108,7 +108,7 @@ CLAIMS: tuple[Claim, ...] = (
             ("title-question checks that hold", "00-why-dropout-seems-broken", "n_checks_hold"),
             ("fix minus Example 1 at the article's settings", "01-dropout-before-batchnorm", "fix_vs_ex1_acc"),
             ("accuracy gained by re-estimation, 3 blocks", "01-dropout-before-batchnorm", "cost_high_deep"),
-            ("spread of the six orderings", "02-ordering", "spread"),
+            ("best minus worst of the six orderings", "02-ordering", "spread"),
         ),
     ),
 )

@@ -187,3 +187,18 @@ def estimates_in(notebook: Mapping[str, Any]) -> list[dict[str, Any]]:
                 if part["type"] == "estimate" and part["n"] >= 2 and part["half_width"] is not None:
                     seen[(part["mean"], part["half_width"], part["n"])] = part
     return list(seen.values())
+
+
+def evidence_outputs(notebook: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+    """Per code cell, only the outputs that carry evidence (record and glue name kept)."""
+    cells = []
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if has_record(output):
+                data = {k: v for k, v in output["data"].items() if k == evidence.MIME or k.endswith("/" + evidence.MIME)}
+                kept.append({"output_type": output["output_type"], "metadata": output.get("metadata", {}), "data": data})
+        cells.append(kept)
+    return cells

@@ -113,9 +113,14 @@ def table(frame: pd.DataFrame) -> evidence.Table:
 
 def show(template: str, *parts: object) -> None:
     """Display a line with shown numbers (``template`` uses ``{0}``, ``{1}``...) and its record."""
+    from IPython.core.interactiveshell import InteractiveShell
     from IPython.display import display
 
-    display(evidence.Text(template, parts))
+    line = evidence.Text(template, parts)
+    if not InteractiveShell.initialized():  # a plain script: just the text
+        print(line)
+        return
+    display(line)
 
 
 def glue(name: str, value: object) -> None:
@@ -124,6 +129,7 @@ def glue(name: str, value: object) -> None:
     Shown numbers and decisions are glued with their record, so the regression tests
     compare them as data; anything else is glued as text and compared exactly.
     """
+    from IPython.core.interactiveshell import InteractiveShell
     from IPython.display import display
 
     if isinstance(value, evidence.Shown | evidence.Decided | evidence.Text):
@@ -132,6 +138,8 @@ def glue(name: str, value: object) -> None:
         if isinstance(value, float):
             raise TypeError(f"glue {name!r}: a bare float; glue a casekit.report value instead")
         bundle = {"text/plain": repr(value if isinstance(value, str) else str(value))}
+    if not InteractiveShell.initialized():  # outside a kernel there is no notebook to glue into
+        return
     prefix = "application/papermill.record/"
     display(
         {prefix + key: item for key, item in bundle.items()}, raw=True,

@@ -54,9 +54,12 @@ browser-deps:
 bench: $(STAMP)
 	$(BIN)/casekit bench --output book/benchmark.json
 
-## chapters: re-execute every chapter and store its outputs (after a change that moves numbers)
+## chapters: re-execute every chapter and store its outputs (after a change that moves numbers),
+## then record the evidence of a re-execution on the perturbed path for tests/test_regression.py
 chapters: $(STAMP)
 	$(BIN)/casekit run --update
+	env $(NBVAL_ENV) $(BIN)/casekit run
+	env $(NBVAL_ENV) $(BIN)/casekit evidence --output tests/data/perturbed-evidence.json
 
 clean:
 	rm -rf build

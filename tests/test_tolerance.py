@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 DRAWS = 2_000_000
 
 
+@cache
 def exceedance(n: int, k: float, draws: int = DRAWS, seed: int = 0) -> float:
     """P(Z > k) for two independent samples of ``n`` normal values (simulated), with a
     99% upper confidence bound on the simulation error added."""

@@ -142,21 +142,34 @@ def test_a_chapter_that_is_not_notebook_json_is_named(tmp_path: Path, command: l
     assert "Traceback" not in result.stderr
 
 
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
 def test_ctrl_c_prints_one_line_exits_130_and_leaves_chapters_untouched(tmp_path: Path) -> None:
+    import os
     import signal
     import time
 
     shutil.copytree(ROOT / "book", tmp_path / "book")
     shutil.copytree(ROOT / "chapters", tmp_path / "chapters")
     before = _digest(tmp_path / "chapters")
+    # A terminal's Ctrl-C sends SIGINT to the whole foreground process group.
     process = subprocess.Popen(
         [str(CASEKIT), "run", "--update", "--only", "01", "--no-progress"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     assert process.stdout is not None
     assert "executing" in process.stdout.readline()
-    time.sleep(8)  # inside the kernel, training
-    process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 60
+    while not any("ipykernel" in _command(pid) for pid in pipeline._descendants(process.pid)):
+        assert time.monotonic() < deadline, "no kernel started"
+        time.sleep(0.2)
+    time.sleep(2)  # the kernel is executing cells
+    os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130
     assert stderr.strip().splitlines()[-1] == "casekit: interrupted; stored chapters are unchanged"

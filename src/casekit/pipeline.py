@@ -143,9 +143,11 @@ def execute(
     update: bool = False,
     progress: bool = True,
 ) -> list[tuple[str, float]]:
-    """Run each chapter into ``build/executed``; with ``update``, replace the stored copy."""
-    import papermill
+    """Run each chapter into ``build/executed``; with ``update``, replace the stored copy.
 
+    Ctrl-C stops the running chapter and its kernel and raises ``KeyboardInterrupt``; the
+    stored chapters are then untouched.
+    """
     if update and overrides:
         raise UsageError(
             "--update stores the default-profile outputs only; drop --profile/-p "
@@ -159,17 +161,7 @@ def execute(
         label = f"[{index}/{len(chapters)}] {notebook.name}"
         print(f"{label}: executing{' with ' + repr(dict(overrides)) if overrides else ''}", flush=True)
         started = time.perf_counter()
-        try:
-            papermill.execute_notebook(
-                str(notebook),
-                str(target),
-                parameters=dict(overrides),
-                kernel_name="python3",
-                progress_bar=progress,
-                cwd=str(project.chapters),
-            )
-        except papermill.PapermillExecutionError as error:
-            raise ChapterFailed(f"{notebook.name} failed: {error.ename}: {error.evalue}") from None
+        _execute_one(notebook, target, overrides, progress=progress, cwd=project.chapters)
         elapsed = time.perf_counter() - started
         timings.append((notebook.name, elapsed))
         print(f"{label}: done in {elapsed:.0f} s -> {target.relative_to(project.root)}", flush=True)
@@ -183,6 +175,62 @@ def execute(
                 staged.unlink(missing_ok=True)
             print(f"{label}: stored outputs updated", flush=True)
     return timings
+
+
+def _descendants(pid: int) -> list[int]:
+    """Process ids below ``pid`` (read from Linux's /proc; empty elsewhere)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        for kid in parents.get(queue.pop(), []):
+            found.append(kid)
+            queue.append(kid)
+    return found
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL a child's process group and every process below it (a kernel runs in a
+    session of its own), so nothing is left to print after ``casekit run`` has stopped."""
+    import signal
+
+    for target in [pid, *_descendants(pid)]:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(target, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _execute_one(
+    notebook: Path, target: Path, overrides: Mapping[str, Any], *, progress: bool, cwd: Path
+) -> None:
+    """Execute one chapter with papermill in a child process in its own session."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="casekit-") as scratch:
+        request = Path(scratch) / "request.json"
+        error_file = Path(scratch) / "error.txt"
+        request.write_text(json.dumps({
+            "input": str(notebook), "output": str(target), "parameters": dict(overrides),
+            "progress": progress, "cwd": str(cwd), "error_file": str(error_file),
+        }), encoding="utf-8")
+        child = subprocess.Popen([sys.executable, "-m", "casekit._child", str(request)], start_new_session=True)
+        try:
+            status = child.wait()
+        except KeyboardInterrupt:
+            _kill_tree(child.pid)  # the child and its kernel, silently
+            child.wait()
+            raise
+        if status == 3 and error_file.is_file():
+            raise ChapterFailed(f"{notebook.name} failed: {error_file.read_text(encoding='utf-8')}")
+        if status != 0:
+            raise ChapterFailed(f"{notebook.name} failed: papermill exited with status {status}")
 
 
 class ChapterFailed(RuntimeError):

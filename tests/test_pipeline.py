@@ -157,10 +157,13 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_chapters_untouched(tmp_path
     shutil.copytree(ROOT / "book", tmp_path / "book")
     shutil.copytree(ROOT / "chapters", tmp_path / "chapters")
     before = _digest(tmp_path / "chapters")
-    # A terminal's Ctrl-C sends SIGINT to the whole foreground process group.
+    # A terminal's Ctrl-C sends SIGINT to the whole foreground process group. SIGINT's
+    # default action is restored first: a shell ignores it in background jobs (CI runs
+    # `make test` like that) and the ignoring would be inherited.
     process = subprocess.Popen(
         [str(CASEKIT), "run", "--update", "--only", "01", "--no-progress"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdout is not None
     assert "executing" in process.stdout.readline()

@@ -8,7 +8,7 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # figures without a display
 
-from casekit import _runtime, data  # noqa: E402
+from casekit import _runtime, data
 
 _runtime.keras_module()  # import TensorFlow once, quietly, before any test imports it directly
 

@@ -4,12 +4,29 @@ from casekit import bench, execution
 
 
 def _results() -> dict[str, object]:
-    row = {"plain_s": 3.0, "casekit_s": 1.5, "ratio": 2.0, "identical_weights": True, "plain_gflops": 5.0, "casekit_gflops": 10.0}
+    row = {
+        "plain_s": 3.0,
+        "casekit_s": 1.5,
+        "ratio": 2.0,
+        "identical_weights": True,
+        "plain_gflops": 5.0,
+        "casekit_gflops": 10.0,
+    }
     return {
-        "images": 60000, "matmul_peak_gflops": 100.0, "backend": "tensorflow",
+        "images": 60000,
+        "matmul_peak_gflops": 100.0,
+        "backend": "tensorflow",
         "epoch": {"32": row, "128": row},
-        "sweep": {"rates": [0.1] * 6, "seeds": 5, "epochs": 1, "plain_s": 100.0, "casekit_s": 20.0,
-                  "ratio": 5.0, "plain_gflops": 5.0, "casekit_gflops": 25.0},
+        "sweep": {
+            "rates": [0.1] * 6,
+            "seeds": 5,
+            "epochs": 1,
+            "plain_s": 100.0,
+            "casekit_s": 20.0,
+            "ratio": 5.0,
+            "plain_gflops": 5.0,
+            "casekit_gflops": 25.0,
+        },
     }
 
 

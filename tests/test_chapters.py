@@ -20,7 +20,8 @@ TOC = (ROOT / "book" / "_toc.yml").read_text()
 
 
 def _cells(path: Path) -> list[dict[str, Any]]:
-    return json.loads(path.read_text())["cells"]
+    cells: list[dict[str, Any]] = json.loads(path.read_text())["cells"]
+    return cells
 
 
 def test_there_are_chapters() -> None:
@@ -28,7 +29,7 @@ def test_there_are_chapters() -> None:
 
 
 def _repository_url() -> str:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"])
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -98,7 +99,8 @@ def test_every_number_in_the_prose_is_glued_from_the_run(path: Path) -> None:
     cells = _cells(path)
     referenced = {
         name
-        for cell in cells if cell["cell_type"] == "markdown"
+        for cell in cells
+        if cell["cell_type"] == "markdown"
         for name in GLUE_ROLE.findall("".join(cell["source"]))
     }
     missing = referenced - _glued_names(cells)

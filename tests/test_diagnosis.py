@@ -38,16 +38,23 @@ def test_dropout_through_dense_into_bn_is_flagged() -> None:
     assert finding.code == "dropout-feeds-batchnorm" and len(finding.layers) == 3
 
 
-@pytest.mark.parametrize(("activation", "codes"), [("tanh", ["dropout-before-nonlinear-activation"]), ("relu", [])])
+@pytest.mark.parametrize(
+    ("activation", "codes"), [("tanh", ["dropout-before-nonlinear-activation"]), ("relu", [])]
+)
 def test_dropout_before_activation_depends_on_the_activation(activation: str, codes: list[str]) -> None:
     assert casekit.diagnose(models.build(("dense", "bn", "dropout", activation))).codes() == codes
 
 
 def test_dropout_on_logits_is_flagged() -> None:
     keras = keras_module()
-    model = keras.Sequential([
-        keras.Input((784,)), keras.layers.Dense(10), keras.layers.Dropout(0.3), keras.layers.Activation("softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(10),
+            keras.layers.Dropout(0.3),
+            keras.layers.Activation("softmax"),
+        ]
+    )
     assert casekit.diagnose(model).codes() == ["dropout-on-logits"]
 
 
@@ -70,16 +77,21 @@ def test_keras_reference_placements_raise_no_alarm() -> None:
 
 def test_nested_functional_model_is_searched() -> None:
     keras = keras_module()
-    inner = keras.Sequential([keras.Input((32,)), keras.layers.Dropout(0.5), keras.layers.BatchNormalization()])
+    inner = keras.Sequential(
+        [keras.Input((32,)), keras.layers.Dropout(0.5), keras.layers.BatchNormalization()]
+    )
     inputs = keras.Input((784,))
-    outputs = keras.layers.Dense(10, activation="softmax")(inner(keras.layers.Dense(32, activation="relu")(inputs)))
+    outputs = keras.layers.Dense(10, activation="softmax")(
+        inner(keras.layers.Dense(32, activation="relu")(inputs))
+    )
     assert casekit.diagnose(keras.Model(inputs, outputs)).codes() == ["dropout-feeds-batchnorm"]
 
 
 def _subclassed(with_training: bool) -> Any:
     keras = keras_module()
+    Model: Any = keras.Model
 
-    class WithTraining(keras.Model):
+    class WithTraining(Model):
         def __init__(self) -> None:
             super().__init__()
             self.hidden = keras.layers.Dense(32, activation="relu")
@@ -104,5 +116,7 @@ def test_subclassed_call_without_training_is_noted() -> None:
 def test_text_rendering_lists_every_finding() -> None:
     text = str(casekit.diagnose(models.example_1()))
     assert text.splitlines()[0] == "diagnose(example_1): 1 finding"
-    assert text.splitlines()[1].startswith("  [warning] dropout-feeds-batchnorm: dropout -> batch_normalization:")
+    assert text.splitlines()[1].startswith(
+        "  [warning] dropout-feeds-batchnorm: dropout -> batch_normalization:"
+    )
     assert str(casekit.diagnose(models.example_2())) == "diagnose(example_2): no findings"

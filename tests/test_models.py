@@ -13,7 +13,7 @@ def _run_article(number: int) -> dict[str, Any]:
     with warnings.catch_warnings():
         # The article passes input_shape= to Dense, which Keras 3 deprecates with a UserWarning.
         warnings.simplefilter("ignore", UserWarning)
-        exec(compile(article.EXAMPLES[number], f"example_{number}", "exec"), namespace)  # noqa: S102
+        exec(compile(article.EXAMPLES[number], f"example_{number}", "exec"), namespace)
     return namespace
 
 
@@ -48,15 +48,26 @@ def test_build_turns_a_placement_into_layers() -> None:
         "Dense(10, activation='softmax')",
     ]
     assert models.describe(models.example_1())[:3] == [
-        "Dense(64, activation='relu')", "Dropout(0.5)", "BatchNormalization()"
+        "Dense(64, activation='relu')",
+        "Dropout(0.5)",
+        "BatchNormalization()",
     ]
 
 
 @pytest.mark.parametrize(
     ("placement", "kwargs", "message"),
     [
-        (("dense", "batchnorm"), {}, "unknown layer name 'batchnorm'; allowed: dense, dense_relu, bn, dropout, relu, sigmoid, tanh, gelu"),
-        (("dense", "dropout"), {"rate": 1.0}, "rate must be a number in [0, 1) (the fraction dropped); got 1.0"),
+        (
+            ("dense", "batchnorm"),
+            {},
+            "unknown layer name 'batchnorm'; "
+            "allowed: dense, dense_relu, bn, dropout, relu, sigmoid, tanh, gelu",
+        ),
+        (
+            ("dense", "dropout"),
+            {"rate": 1.0},
+            "rate must be a number in [0, 1) (the fraction dropped); got 1.0",
+        ),
         (("dense", "dropout:1.2"), {}, "rate must be a number in [0, 1) (the fraction dropped); got 1.2"),
         (("dense:0",), {}, "width must be an integer >= 1; got 0"),
         (("relu:3",), {}, "layer name 'relu' takes no setting; got 'relu:3'"),

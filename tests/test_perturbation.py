@@ -38,7 +38,11 @@ def makefile_perturbation() -> dict[str, str]:
 def _train(extra: dict[str, str]) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
     return subprocess.Popen(
-        [sys.executable, "-c", TRAIN], env={**env, **extra}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", TRAIN],
+        env={**env, **extra},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -20,7 +20,9 @@ CASEKIT = Path(sys.executable).with_name("casekit")
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()
+    }
 
 
 def _casekit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -32,9 +34,19 @@ def _casekit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     [
         (["--profile", "nope"], "profile must be one of 'smoke', 'book', 'full'; got 'nope'"),
         (["-p", "epochs", "0"], "epochs must be an integer >= 1 (or None for the profile's default); got 0"),
-        (["-p", "epochs", "two"], "epochs must be an integer >= 1 (or None for the profile's default); got 'two'"),
-        (["-p", "no_such_param", "1"], "parameter 'no_such_param' is not declared by 00-why-dropout-seems-broken.ipynb; declared: profile, seeds, epochs"),
-        (["--only", "01", "-p", "rate", "1.0"], "rate must be a number in [0, 1) (the fraction dropped); got 1.0"),
+        (
+            ["-p", "epochs", "two"],
+            "epochs must be an integer >= 1 (or None for the profile's default); got 'two'",
+        ),
+        (
+            ["-p", "no_such_param", "1"],
+            "parameter 'no_such_param' is not declared by 00-why-dropout-seems-broken.ipynb; "
+            "declared: profile, seeds, epochs",
+        ),
+        (
+            ["--only", "01", "-p", "rate", "1.0"],
+            "rate must be a number in [0, 1) (the fraction dropped); got 1.0",
+        ),
         (["--only", "99"], "unknown chapter '99'; available: 00, 01, 02, 03, 04"),
         (["--update", "-p", "seeds", "2"], "--update stores the default-profile outputs only"),
     ],
@@ -61,7 +73,9 @@ def _project(tmp_path: Path, body: str) -> pipeline.Project:
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "_config.yml").write_text("title: t\n")
     (tmp_path / "chapters").mkdir()
-    notebook = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    notebook = new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     notebook.cells = [
         new_code_cell('profile = "smoke"\nseeds = None\nepochs = None', metadata={"tags": ["parameters"]}),
         new_code_cell(body),
@@ -73,7 +87,9 @@ def _project(tmp_path: Path, body: str) -> pipeline.Project:
 def test_failed_run_leaves_the_stored_chapter_untouched(tmp_path: Path) -> None:
     project = _project(tmp_path, 'raise ValueError("epochs must be positive")')
     before = _digest(project.chapters)
-    with pytest.raises(pipeline.ChapterFailed, match=r"^01-test.ipynb failed: ValueError: epochs must be positive$"):
+    with pytest.raises(
+        pipeline.ChapterFailed, match=r"^01-test.ipynb failed: ValueError: epochs must be positive$"
+    ):
         pipeline.execute(project, project.chapter_files(), {}, update=True, progress=False)
     assert _digest(project.chapters) == before
 
@@ -116,14 +132,20 @@ def test_parameters_cell_must_hold_literals(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--only", "01", "--profile", "smoke", "-p", "seeds", "1"],
-         "seeds must be an integer from 2 to 50 (intervals over seeds need at least 2)"),
-        (["--only", "03", "-p", "width_rates", "[0.99999]"],
-         "width_rates[0] must be at most 0.95 (width 64 / (1 - rate) at most 1,280 units); got 0.99999"),
+        (
+            ["--only", "01", "--profile", "smoke", "-p", "seeds", "1"],
+            "seeds must be an integer from 2 to 50 (intervals over seeds need at least 2)",
+        ),
+        (
+            ["--only", "03", "-p", "width_rates", "[0.99999]"],
+            "width_rates[0] must be at most 0.95 (width 64 / (1 - rate) at most 1,280 units); got 0.99999",
+        ),
         (["--only", "01", "-p", "depth", "50"], "depth must be at most 10; got 50"),
     ],
 )
-def test_parameters_a_chapter_cannot_run_are_rejected_before_any_kernel(args: list[str], message: str) -> None:
+def test_parameters_a_chapter_cannot_run_are_rejected_before_any_kernel(
+    args: list[str], message: str
+) -> None:
     result = _casekit("run", *args)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert message in result.stderr and "executing" not in result.stdout
@@ -138,7 +160,10 @@ def test_a_chapter_that_is_not_notebook_json_is_named(tmp_path: Path, command: l
     result = _casekit(*command, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("casekit: error: ") and "00-why-dropout-seems-broken.ipynb is not valid notebook JSON" in last
+    assert (
+        last.startswith("casekit: error: ")
+        and "00-why-dropout-seems-broken.ipynb is not valid notebook JSON" in last
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -162,7 +187,11 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_chapters_untouched(tmp_path
     # `make test` like that) and the ignoring would be inherited.
     process = subprocess.Popen(
         [str(CASEKIT), "run", "--update", "--only", "01", "--no-progress"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdout is not None

@@ -9,7 +9,9 @@ from casekit import plots, stats
 def _history() -> pd.DataFrame:
     rows = [
         {"config": c, "seed": s, "epoch": e, "val_accuracy": 0.5 + 0.1 * e + 0.01 * s}
-        for c in ("a", "b") for s in range(3) for e in (1, 2, 3)
+        for c in ("a", "b")
+        for s in range(3)
+        for e in (1, 2, 3)
     ]
     return pd.DataFrame(rows)
 
@@ -35,8 +37,12 @@ def test_interval_bars_returns_the_axes() -> None:
 
 def _units() -> pd.DataFrame:
     return pd.DataFrame(
-        {"inference_variance": [0.5, 1.0, 2.0], "moving_variance": [1.0, 2.0, 4.0],
-         "shift": [2.0, 2.0, 2.0], "predicted_shift": [1.9, 2.1, 2.0]}
+        {
+            "inference_variance": [0.5, 1.0, 2.0],
+            "moving_variance": [1.0, 2.0, 4.0],
+            "shift": [2.0, 2.0, 2.0],
+            "predicted_shift": [1.9, 2.1, 2.0],
+        }
     )
 
 
@@ -50,8 +56,14 @@ def test_variance_scatter_and_prediction_plots_return_axes() -> None:
 
 def test_interval_lines_draws_one_line_per_group() -> None:
     fig, ax = plt.subplots()
-    summary = pd.DataFrame({"rate": [0.1, 0.5, 0.1, 0.5], "depth": [1, 1, 3, 3],
-                            "shift_mean": [1.1, 2.0, 1.2, 3.0], "shift_ci": [0.1] * 4})
+    summary = pd.DataFrame(
+        {
+            "rate": [0.1, 0.5, 0.1, 0.5],
+            "depth": [1, 1, 3, 3],
+            "shift_mean": [1.1, 2.0, 1.2, 3.0],
+            "shift_ci": [0.1] * 4,
+        }
+    )
     assert plots.interval_lines(summary, "rate", "shift", by="depth", ax=ax) is ax
     assert len(ax.containers) == 2
     plt.close(fig)

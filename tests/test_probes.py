@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -77,7 +79,9 @@ def test_probe_leaves_the_model_unchanged(tiny: data.Dataset) -> None:
 
 def test_nested_and_functional_models_are_probed() -> None:
     keras = keras_module()
-    inner = keras.Sequential([keras.Input((16,)), keras.layers.Dropout(0.3), keras.layers.BatchNormalization()])
+    inner = keras.Sequential(
+        [keras.Input((16,)), keras.layers.Dropout(0.3), keras.layers.BatchNormalization()]
+    )
     inputs = keras.Input((784,))
     hidden = keras.layers.Dense(16, activation="relu")(inputs)
     outputs = keras.layers.Dense(10, activation="softmax")(inner(hidden))
@@ -88,8 +92,9 @@ def test_nested_and_functional_models_are_probed() -> None:
 
 def test_subclassed_model_uses_layer_order() -> None:
     keras = keras_module()
+    Model: Any = keras.Model
 
-    class Net(keras.Model):
+    class Net(Model):
         def __init__(self) -> None:
             super().__init__()
             self.dense = keras.layers.Dense(12, activation="relu")

@@ -25,14 +25,16 @@ PERTURBED = Path(__file__).parent / "data" / "perturbed-evidence.json"
 
 
 def _notebook(name: str) -> dict[str, Any]:
-    return json.loads((CHAPTERS / name).read_text(encoding="utf-8"))
+    notebook: dict[str, Any] = json.loads((CHAPTERS / name).read_text(encoding="utf-8"))
+    return notebook
 
 
 def _glued_part(notebook: dict[str, Any], name: str) -> dict[str, Any]:
     for cell in notebook["cells"]:
         for output in cell.get("outputs", []):
             if output.get("metadata", {}).get("scrapbook", {}).get("name") == name:
-                return evidence.records_in([output])[0]["parts"][0]
+                part: dict[str, Any] = evidence.records_in([output])[0]["parts"][0]
+                return part
     raise KeyError(name)
 
 
@@ -46,7 +48,9 @@ def test_an_estimate_moved_by_three_combined_half_widths_fails() -> None:
     moved = copy.deepcopy(stored)
     part = _glued_part(moved, "ex1_acc")
     # three combined half-widths (stored and new equal), beyond the rule's rounding allowance
-    part["mean"] += 3 * math.hypot(part["half_width"], part["half_width"]) + 2 * regression.rounding(part) + 1e-9
+    part["mean"] += (
+        3 * math.hypot(part["half_width"], part["half_width"]) + 2 * regression.rounding(part) + 1e-9
+    )
     problems, _ = regression.compare_notebooks(stored, moved)
     assert len(problems) == 1 and "glue 'ex1_acc'" in problems[0] and "more than the tolerance" in problems[0]
 
@@ -133,21 +137,38 @@ def _nbval(tmp_path: Path, stored: list[dict[str, Any]], source: str) -> subproc
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, tmp_path / "check.ipynb")
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "casekit.nbval_plugin",
-         "-p", "no:cacheprovider", "-q", "check.ipynb"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval",
+            "--nbval-current-env",
+            "-p",
+            "casekit.nbval_plugin",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "check.ipynb",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def _shown_output(mean: float) -> dict[str, Any]:
-    line = evidence.Text("test accuracy {0}", [report.format_estimate(stats.Estimate(mean, 0.004, 5), "test_accuracy")])
+    line = evidence.Text(
+        "test accuracy {0}", [report.format_estimate(stats.Estimate(mean, 0.004, 5), "test_accuracy")]
+    )
     return {"output_type": "display_data", "metadata": {}, "data": line._repr_mimebundle_()}
 
 
 SHOW = (
     "from casekit import report, stats\n"
     "print('settings: 5 seeds')\n"
-    "report.show('test accuracy {0}', report.format_estimate(stats.Estimate(0.937, 0.004, 5), 'test_accuracy'))"
+    "report.show('test accuracy {0}',\n"
+    "            report.format_estimate(stats.Estimate(0.937, 0.004, 5), 'test_accuracy'))"
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
@@ -10,14 +12,21 @@ from casekit import data, models, replicas, training
 from casekit._runtime import enable_determinism, keras_module
 
 
-def _plain_run(placement: tuple[str, ...], rate: float, seed: int, dataset: data.Dataset, epochs: int, shuffle: bool) -> tuple[object, dict[str, list[float]]]:
+def _plain_run(
+    placement: tuple[str, ...], rate: float, seed: int, dataset: data.Dataset, epochs: int, shuffle: bool
+) -> tuple[Any, dict[str, list[float]]]:
     keras = keras_module()
     keras.backend.clear_session()
     enable_determinism(seed)
     model = models.build(placement, rate=rate)
     history = model.fit(
-        dataset.x_train, dataset.y_train, epochs=epochs, batch_size=32, shuffle=shuffle,
-        validation_data=(dataset.x_test, dataset.y_test), verbose=0,
+        dataset.x_train,
+        dataset.y_train,
+        epochs=epochs,
+        batch_size=32,
+        shuffle=shuffle,
+        validation_data=(dataset.x_test, dataset.y_test),
+        verbose=0,
     ).history
     return model, history
 
@@ -36,7 +45,9 @@ def test_without_randomness_replicas_follow_the_single_run_trajectories(tiny: da
     its single run; only floating-point summation order differs (batched products)."""
     placement = ("dense", "bn", "relu")
     seeds = (0, 1, 2)
-    wide, frames = replicas.fit(placement, [replicas.Replica(0.0, s) for s in seeds], tiny, epochs=2, shuffle=False)
+    wide, frames = replicas.fit(
+        placement, [replicas.Replica(0.0, s) for s in seeds], tiny, epochs=2, shuffle=False
+    )
     for index, seed in enumerate(seeds):
         model, history = _plain_run(placement, 0.0, seed, tiny, epochs=2, shuffle=False)
         for column in ("loss", "accuracy", "val_loss", "val_accuracy"):
@@ -52,7 +63,9 @@ def test_replicated_final_metrics_are_statistically_equivalent_to_separate_runs(
     seeds = tuple(range(6))
     spec = {"ex2": models.Spec(models.EXAMPLE_2, 0.5)}
     fast = training.run_replicated(spec, dataset, seeds=seeds, epochs=3).final["test_accuracy"]
-    plain = training.run_grid({"ex2": spec["ex2"].build}, dataset, seeds=seeds, epochs=3).final["test_accuracy"]
+    plain = training.run_grid({"ex2": spec["ex2"].build}, dataset, seeds=seeds, epochs=3).final[
+        "test_accuracy"
+    ]
     margin = 0.01
     difference = fast.mean() - plain.mean()
     se = np.sqrt(fast.var(ddof=1) / len(fast) + plain.var(ddof=1) / len(plain))
@@ -63,16 +76,29 @@ def test_replicated_final_metrics_are_statistically_equivalent_to_separate_runs(
 
 
 def test_run_replicated_has_the_run_grid_columns(tiny: data.Dataset) -> None:
-    configs = {"a": models.Spec(models.EXAMPLE_1, 0.5), "b": models.Spec(models.EXAMPLE_1, 0.2), "c": models.Spec(("dense_relu", "bn"))}
+    configs = {
+        "a": models.Spec(models.EXAMPLE_1, 0.5),
+        "b": models.Spec(models.EXAMPLE_1, 0.2),
+        "c": models.Spec(("dense_relu", "bn")),
+    }
     results = training.run_replicated(configs, tiny, seeds=[0, 1], epochs=1)
     grid = training.run_grid({"a": configs["a"].build}, tiny, seeds=[0], epochs=1)
     assert list(results.final.columns) == list(grid.final.columns)
     assert list(results.history.columns) == list(grid.history.columns)
-    assert results.final[["config", "seed"]].values.tolist() == [["a", 0], ["a", 1], ["b", 0], ["b", 1], ["c", 0], ["c", 1]]
+    assert results.final[["config", "seed"]].values.tolist() == [
+        ["a", 0],
+        ["a", 1],
+        ["b", 0],
+        ["b", 1],
+        ["c", 0],
+        ["c", 1],
+    ]
 
 
 def test_member_carries_trained_batchnorm_statistics(tiny: data.Dataset) -> None:
-    wide, _ = replicas.fit(models.EXAMPLE_1, [replicas.Replica(0.5, 0), replicas.Replica(0.5, 1)], tiny, epochs=1)
+    wide, _ = replicas.fit(
+        models.EXAMPLE_1, [replicas.Replica(0.5, 0), replicas.Replica(0.5, 1)], tiny, epochs=1
+    )
     member = replicas.member(wide, 1)
     metrics = replicas.evaluate(wide, tiny)[1]
     loss, accuracy = member.evaluate(tiny.x_test, tiny.y_test, verbose=0)
@@ -80,7 +106,9 @@ def test_member_carries_trained_batchnorm_statistics(tiny: data.Dataset) -> None
     assert loss == pytest.approx(metrics["test_loss"], rel=1e-4)
 
 
-@pytest.mark.parametrize(("placement", "message"), [(("dense", "dropout:0.2"), "take their rate and width from the replicas")])
+@pytest.mark.parametrize(
+    ("placement", "message"), [(("dense", "dropout:0.2"), "take their rate and width from the replicas")]
+)
 def test_inline_settings_are_rejected(placement: tuple[str, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         replicas.build(placement, [replicas.Replica(0.5, 0)])

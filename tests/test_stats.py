@@ -22,13 +22,18 @@ def test_single_value_has_an_infinite_interval() -> None:
     assert math.isinf(stats.mean_ci([0.5]).half_width)
 
 
-@pytest.mark.parametrize(("values", "confidence", "message"), [([], 0.95, "at least one value"), ([1, 2], 1.0, "confidence must be in")])
+@pytest.mark.parametrize(
+    ("values", "confidence", "message"),
+    [([], 0.95, "at least one value"), ([1, 2], 1.0, "confidence must be in")],
+)
 def test_mean_ci_rejects_bad_input(values: list[float], confidence: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         stats.mean_ci(values, confidence)
 
 
-@pytest.mark.parametrize(("half", "decimals"), [(3.4, 0), (0.34, 1), (0.034, 2), (0.0009, 4), (25.0, 0), (0.0, 3), (1e-12, 3)])
+@pytest.mark.parametrize(
+    ("half", "decimals"), [(3.4, 0), (0.34, 1), (0.034, 2), (0.0009, 4), (25.0, 0), (0.0, 3), (1e-12, 3)]
+)
 def test_decimals_follow_the_interval(half: float, decimals: int) -> None:
     assert stats.decimals_for(half) == decimals
 

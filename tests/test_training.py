@@ -34,7 +34,12 @@ def test_run_grid_returns_tidy_frames_and_probe_output(tiny: data.Dataset) -> No
     assert list(results.history.columns[:3]) == ["config", "seed", "epoch"]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(results.history.columns)
     assert len(results.history) == 2 * 2 * 2
-    assert results.final[["config", "seed"]].values.tolist() == [["ex1", 0], ["ex1", 1], ["ex2", 0], ["ex2", 1]]
+    assert results.final[["config", "seed"]].values.tolist() == [
+        ["ex1", 0],
+        ["ex1", 1],
+        ["ex2", 0],
+        ["ex2", 1],
+    ]
     assert results.final["n_layers"].tolist() == [4, 4, 5, 5]
     assert len(results.tables["table"]) == 8 and {"config", "seed"} <= set(results.tables["table"].columns)
     assert ((results.final["test_accuracy"] >= 0) & (results.final["test_accuracy"] <= 1)).all()

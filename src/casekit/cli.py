@@ -16,26 +16,46 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="execute chapters with papermill into build/executed/")
     run.add_argument("--profile", help=f"one of {', '.join(profiles.PROFILES)} (default: the notebook's)")
-    run.add_argument("--only", action="append", metavar="CHAPTER",
-                     help="a chapter number such as 01, or its file name; repeatable")
-    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                     help="override a parameter declared in the chapter's parameters cell")
-    run.add_argument("--update", action="store_true",
-                     help="after a successful run, replace the stored chapter (default profile only)")
+    run.add_argument(
+        "--only",
+        action="append",
+        metavar="CHAPTER",
+        help="a chapter number such as 01, or its file name; repeatable",
+    )
+    run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="override a parameter declared in the chapter's parameters cell",
+    )
+    run.add_argument(
+        "--update",
+        action="store_true",
+        help="after a successful run, replace the stored chapter (default profile only)",
+    )
     run.add_argument("--no-progress", action="store_true", help="hide papermill's per-cell progress bar")
 
     build = commands.add_parser("build", help="render the HTML book with Jupyter Book (no execution)")
-    build.add_argument("--executed", action="store_true",
-                       help="render build/executed/ notebooks where present instead of the stored ones")
+    build.add_argument(
+        "--executed",
+        action="store_true",
+        help="render build/executed/ notebooks where present instead of the stored ones",
+    )
     build.add_argument("--no-strict", action="store_true", help="do not treat Sphinx warnings as errors")
     bench = commands.add_parser("bench", help="time plain model.fit against casekit's training paths")
     bench.add_argument("--output", type=Path, help="also save the measurements as JSON here")
 
-    ledger = commands.add_parser("ledger", help="print every claim's verdict and evidence from the stored chapters")
+    ledger = commands.add_parser(
+        "ledger", help="print every claim's verdict and evidence from the stored chapters"
+    )
     ledger.add_argument("--json", action="store_true", help="print JSON records instead of text")
     ledger.add_argument("--executed", action="store_true", help="read build/executed/ instead of chapters/")
     record = commands.add_parser(
-        "evidence", help="save the evidence records of build/executed/ chapters (for tests/data)")
+        "evidence", help="save the evidence records of build/executed/ chapters (for tests/data)"
+    )
     record.add_argument("--output", type=Path, required=True, help="the JSON file to write")
     return parser
 
@@ -53,7 +73,9 @@ def _save_evidence(project: pipeline.Project, output: Path) -> None:
     if not chapters:
         raise FileNotFoundError(f"no executed chapters in {project.executed}; run `casekit run` first")
     isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "default")
-    output.write_text(json.dumps({"ONEDNN_MAX_CPU_ISA": isa, "chapters": chapters}, indent=1, ensure_ascii=False) + "\n")
+    output.write_text(
+        json.dumps({"ONEDNN_MAX_CPU_ISA": isa, "chapters": chapters}, indent=1, ensure_ascii=False) + "\n"
+    )
     print(f"evidence of {len(chapters)} chapter(s) saved to {output}")
 
 
@@ -67,7 +89,9 @@ def _print_ledger(project: pipeline.Project, as_json: bool, executed: bool) -> N
         print(json.dumps(records, indent=2, ensure_ascii=False))
         return
     for record in records:
-        distance = "" if record["distance_se"] is None else f", {record['distance_se']:.1f} SE from its threshold"
+        distance = (
+            "" if record["distance_se"] is None else f", {record['distance_se']:.1f} SE from its threshold"
+        )
         print(f"{record['id']} [{record['label']}{distance}] {record['quote']}")
         for item in record["evidence"]:
             ci = f" (95% CI ± {item['ci']})" if item["ci"] else ""

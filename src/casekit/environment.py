@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
-from types import ModuleType
+from typing import Any
 
 from casekit._runtime import keras_module
 
 LIBRARIES = ("tensorflow", "keras", "numpy", "casekit")
 
 
-def keras() -> ModuleType:
+def keras() -> Any:
     """The ``keras`` module, imported (with TensorFlow) with the C++ start-up lines hidden.
 
     Chapters that use ``keras`` or ``tensorflow`` directly call this before importing them,

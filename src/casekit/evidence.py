@@ -69,8 +69,14 @@ class Decided(str):
 
 
 def estimate_part(
-    estimate: stats.Estimate, *, scale: float, unit: str, style: str, decimals: int,
-    more: str = "", less: str = "",
+    estimate: stats.Estimate,
+    *,
+    scale: float,
+    unit: str,
+    style: str,
+    decimals: int,
+    more: str = "",
+    less: str = "",
 ) -> Part:
     """The JSON record of one shown estimate."""
     return {
@@ -105,7 +111,10 @@ def fragile_band(half_width: float, n: int) -> float:
 
 
 def decision(
-    text: str, statistic: str, estimate: stats.Estimate | None = None, boundary: float | None = None,
+    text: str,
+    statistic: str,
+    estimate: stats.Estimate | None = None,
+    boundary: float | None = None,
 ) -> Decided:
     """Words decided by where ``estimate``'s mean lies relative to ``boundary``.
 
@@ -114,18 +123,34 @@ def decision(
     on trained floats (an exact check) and is never fragile.
     """
     if estimate is None or boundary is None:
-        return Decided(text, {"type": "decision", "value": text, "statistic": statistic,
-                              "distance": None, "fragile": False, "alternatives": []})
+        return Decided(
+            text,
+            {
+                "type": "decision",
+                "value": text,
+                "statistic": statistic,
+                "distance": None,
+                "fragile": False,
+                "alternatives": [],
+            },
+        )
     gap = abs(estimate.mean - boundary)
     se = estimate.standard_error
     if not (math.isfinite(se) and se > 0):  # no spread over seeds (or one seed): nothing to move it
         return decision(text, statistic)
     distance = gap / se
     fragile = gap <= fragile_band(estimate.half_width, estimate.n)
-    return Decided(text, {
-        "type": "decision", "value": text, "statistic": statistic,
-        "distance": _finite(distance), "fragile": bool(fragile), "alternatives": [],
-    })
+    return Decided(
+        text,
+        {
+            "type": "decision",
+            "value": text,
+            "statistic": statistic,
+            "distance": _finite(distance),
+            "fragile": bool(fragile),
+            "alternatives": [],
+        },
+    )
 
 
 def interval_side(estimate: stats.Estimate, threshold: float = 0.0) -> int:
@@ -149,10 +174,17 @@ def combine(text: str, statistic: str, inputs: Iterable[Decided]) -> Decided:
     parts = [d.part for d in inputs if isinstance(d, Decided)]
     distances = [d.distance for d in inputs if isinstance(d, Decided)]
     nearest = min(distances, default=math.inf)
-    return Decided(text, {
-        "type": "decision", "value": text, "statistic": statistic,
-        "distance": _finite(nearest), "fragile": any(p["fragile"] for p in parts), "alternatives": [],
-    })
+    return Decided(
+        text,
+        {
+            "type": "decision",
+            "value": text,
+            "statistic": statistic,
+            "distance": _finite(nearest),
+            "fragile": any(p["fragile"] for p in parts),
+            "alternatives": [],
+        },
+    )
 
 
 def literal_part(value: object) -> Part:
@@ -232,7 +264,8 @@ class Table:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         shown = self.display_frame()
-        return {"text/plain": repr(shown), "text/html": shown._repr_html_(), MIME: self.record()}
+        html = shown._repr_html_()  # type: ignore[operator]  # pandas-stubs mistypes it
+        return {"text/plain": repr(shown), "text/html": html, MIME: self.record()}
 
     # A Table reads like the DataFrame it shows.
     def __getattr__(self, name: str) -> Any:
@@ -265,7 +298,10 @@ def records_in(outputs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def condition(
-    holds: bool, statistic: str, estimate: stats.Estimate | None = None, boundary: float | None = None,
+    holds: bool,
+    statistic: str,
+    estimate: stats.Estimate | None = None,
+    boundary: float | None = None,
 ) -> Decided:
     """A yes/no (shown as ``"True"``/``"False"``) with the statistic that decided it."""
     return decision("True" if holds else "False", statistic, estimate, boundary)
@@ -284,10 +320,17 @@ def below(estimate: stats.Estimate, threshold: float, statistic: str) -> Decided
 def _all_must_flip(text: str, statistic: str, flipping: Sequence[Decided]) -> Decided:
     """A decision that changes only when every one of ``flipping`` changes."""
     distance = max((c.distance for c in flipping), default=math.inf)
-    return Decided(text, {
-        "type": "decision", "value": text, "statistic": statistic, "distance": _finite(distance),
-        "fragile": bool(flipping) and all(c.fragile for c in flipping), "alternatives": [],
-    })
+    return Decided(
+        text,
+        {
+            "type": "decision",
+            "value": text,
+            "statistic": statistic,
+            "distance": _finite(distance),
+            "fragile": bool(flipping) and all(c.fragile for c in flipping),
+            "alternatives": [],
+        },
+    )
 
 
 def all_of(statistic: str, *conditions: Decided) -> Decided:

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_SETTINGS = re.compile(r"Settings\(profile='(?P<profile>\w+)', data='(?P<data>[^']*)', seeds=(?P<seeds>\d+), epochs=(?P<epochs>\d+)")
+_SETTINGS = re.compile(
+    r"Settings\(profile='(?P<profile>\w+)', data='(?P<data>[^']*)', "
+    r"seeds=(?P<seeds>\d+), epochs=(?P<epochs>\d+)"
+)
 _DEVICE = re.compile(r"^Device: .*$", re.MULTILINE)
 
 
@@ -40,8 +43,10 @@ def read_run(notebook: Path) -> Run:
     title = "".join(cells[0]["source"]).splitlines()[0].lstrip("# ").strip() if cells else notebook.stem
     text = "".join(
         "".join(output.get("text", ""))
-        for cell in cells if cell["cell_type"] == "code"
-        for output in cell.get("outputs", []) if output.get("output_type") == "stream"
+        for cell in cells
+        if cell["cell_type"] == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
     )
     settings = _SETTINGS.search(text)
     device = _DEVICE.search(text)
@@ -53,7 +58,9 @@ def read_run(notebook: Path) -> Run:
         seeds=settings["seeds"] if settings else "?",
         epochs=settings["epochs"] if settings else "?",
         seconds=float(duration) if duration is not None else None,
-        environment=device.group(0).removeprefix("Device: ").replace(" | ", "; ") if device else "not recorded",
+        environment=device.group(0).removeprefix("Device: ").replace(" | ", "; ")
+        if device
+        else "not recorded",
     )
 
 

@@ -34,8 +34,8 @@ def loss_rise(history: pd.DataFrame) -> pd.DataFrame:
     """Per run: the best epoch, its test loss, the final test loss and the rise since."""
     rows = []
     for (config, seed), run in history.groupby(["config", "seed"], sort=False):
-        best = run.loc[run["val_loss"].idxmin()]
-        final = run.loc[run["epoch"].idxmax()]
+        best = run.iloc[int(run["val_loss"].to_numpy().argmin())]
+        final = run.iloc[int(run["epoch"].to_numpy().argmax())]
         rows.append(
             {
                 "config": config,

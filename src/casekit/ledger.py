@@ -53,7 +53,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "C2",
         "If Dropout precedes Batch Normalization, the normalization statistics become unreliable "
-        "because the dropped-out neurons contribute zero to the batch statistics, distorting the normalization.",
+        "because the dropped-out neurons contribute zero to the batch statistics, "
+        "distorting the normalization.",
         "01-dropout-before-batchnorm",
         (
             ("fix minus Example 1, test accuracy", "01-dropout-before-batchnorm", "fix_vs_ex1_acc"),
@@ -78,7 +79,8 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "C4",
-        "Here, the Dropout layer is placed correctly: after Batch Normalization and before the activation function.",
+        "Here, the Dropout layer is placed correctly: after Batch Normalization "
+        "and before the activation function.",
         "02-ordering",
         (
             ("Example 2 test accuracy", "02-ordering", "ex2_acc"),
@@ -102,11 +104,16 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "C6",
         "The efficacy of the Keras Dropout layer hinges critically on its placement within the model "
-        "architecture, specifically its interaction with batch normalization and the training/inference phases.",
+        "architecture, specifically its interaction with batch normalization "
+        "and the training/inference phases.",
         "04-ledger",
         (
             ("title-question checks that hold", "00-why-dropout-seems-broken", "n_checks_hold"),
-            ("fix minus Example 1 at the article's settings", "01-dropout-before-batchnorm", "fix_vs_ex1_acc"),
+            (
+                "fix minus Example 1 at the article's settings",
+                "01-dropout-before-batchnorm",
+                "fix_vs_ex1_acc",
+            ),
             ("accuracy gained by re-estimation, 3 blocks", "01-dropout-before-batchnorm", "cost_high_deep"),
             ("best minus worst of the six orderings", "02-ordering", "spread"),
         ),
@@ -198,7 +205,9 @@ def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) 
     for claim in CLAIMS:
         verdict = values(claim.chapter).get(f"verdict_{claim.id}")
         if verdict not in VERDICTS:
-            raise ValueError(f"{claim.chapter} glued verdict_{claim.id} = {verdict!r}; allowed: {', '.join(VERDICTS)}")
+            raise ValueError(
+                f"{claim.chapter} glued verdict_{claim.id} = {verdict!r}; allowed: {', '.join(VERDICTS)}"
+            )
         evidence_items = []
         for name, chapter, key in claim.evidence:
             if key not in values(chapter):
@@ -208,10 +217,17 @@ def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) 
         record = decisions(claim.chapter).get(f"verdict_{claim.id}")
         fragile = bool(record is not None and record.fragile)
         distance = None if record is None or record.part["distance"] is None else round(record.distance, 1)
-        records.append({
-            "id": claim.id, "quote": claim.quote, "verdict": verdict, "fragile": fragile,
-            "label": label(verdict, fragile), "distance_se": distance,
-            "decided_by": None if record is None else record.part["statistic"],
-            "chapter": claim.chapter, "evidence": evidence_items,
-        })
+        records.append(
+            {
+                "id": claim.id,
+                "quote": claim.quote,
+                "verdict": verdict,
+                "fragile": fragile,
+                "label": label(verdict, fragile),
+                "distance_se": distance,
+                "decided_by": None if record is None else record.part["statistic"],
+                "chapter": claim.chapter,
+                "evidence": evidence_items,
+            }
+        )
     return records

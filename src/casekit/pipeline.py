@@ -67,7 +67,8 @@ def find_project(start: Path | None = None) -> Project:
 
 
 def parse_value(text: str) -> Any:
-    """A ``-p`` value as a Python literal when it is one (``0``, ``0.5``, ``None``, ``[0.1]``), else the string."""
+    """A ``-p`` value as a Python literal when it is one (``0``, ``0.5``, ``None``, ``[0.1]``),
+    else the string."""
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
@@ -79,7 +80,7 @@ def select(project: Project, only: Sequence[str] | None) -> list[Path]:
     available = project.chapter_files()
     if not only:
         return available
-    chosen = []
+    chosen: list[Path] = []
     for key in only:
         stem = Path(key).name.removesuffix(".ipynb")
         matches = [p for p in available if p.stem == stem or p.name.split("-", 1)[0] == stem]
@@ -118,8 +119,7 @@ def preflight(chapters: Sequence[Path], overrides: Mapping[str, Any]) -> None:
         for name in overrides:
             if name not in declared:
                 raise UsageError(
-                    f"parameter {name!r} is not declared by {notebook.name}; "
-                    f"declared: {', '.join(declared)}"
+                    f"parameter {name!r} is not declared by {notebook.name}; declared: {', '.join(declared)}"
                 )
         merged = {**declared, **overrides}
         profiles.resolve(**merged)
@@ -130,7 +130,7 @@ def _relative_metadata(notebook: Path, project: Project) -> None:
     content = json.loads(notebook.read_text(encoding="utf-8"))
     meta = content.get("metadata", {}).get("papermill", {})
     for key in ("input_path", "output_path"):
-        if key in meta and meta[key]:
+        if meta.get(key):
             meta[key] = os.path.relpath(meta[key], project.root)
     notebook.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -216,11 +216,22 @@ def _execute_one(
     with tempfile.TemporaryDirectory(prefix="casekit-") as scratch:
         request = Path(scratch) / "request.json"
         error_file = Path(scratch) / "error.txt"
-        request.write_text(json.dumps({
-            "input": str(notebook), "output": str(target), "parameters": dict(overrides),
-            "progress": progress, "cwd": str(cwd), "error_file": str(error_file),
-        }), encoding="utf-8")
-        child = subprocess.Popen([sys.executable, "-m", "casekit._child", str(request)], start_new_session=True)
+        request.write_text(
+            json.dumps(
+                {
+                    "input": str(notebook),
+                    "output": str(target),
+                    "parameters": dict(overrides),
+                    "progress": progress,
+                    "cwd": str(cwd),
+                    "error_file": str(error_file),
+                }
+            ),
+            encoding="utf-8",
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-m", "casekit._child", str(request)], start_new_session=True
+        )
         try:
             status = child.wait()
         except KeyboardInterrupt:
@@ -263,8 +274,13 @@ def build_book(project: Project, *, executed: bool = False, strict: bool = True)
     source = stage_book(project, executed=executed)
     output = project.root / "build"
     command = [
-        str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
-        "--path-output", str(output), "--builder", "html",
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(source),
+        "--path-output",
+        str(output),
+        "--builder",
+        "html",
     ]
     if strict:
         command += ["-n", "-W", "--keep-going"]

@@ -53,8 +53,11 @@ def interval_bars(
     ax = _axes(ax)
     y = np.arange(len(summary))
     ax.errorbar(
-        summary[f"{column}_mean"] * scale, y, xerr=summary[f"{column}_ci"] * scale,
-        fmt="o", capsize=3,
+        summary[f"{column}_mean"] * scale,
+        y,
+        xerr=summary[f"{column}_ci"] * scale,
+        fmt="o",
+        capsize=3,
     )
     ax.set_yticks(y, summary[label])
     ax.invert_yaxis()
@@ -91,16 +94,25 @@ def measured_vs_predicted(units: pd.DataFrame, *, ax: Any | None = None) -> Any:
 
 
 def interval_lines(
-    summary: pd.DataFrame, x: str, column: str, *, by: str | None = None,
-    ax: Any | None = None, scale: float = 1.0,
+    summary: pd.DataFrame,
+    x: str,
+    column: str,
+    *,
+    by: str | None = None,
+    ax: Any | None = None,
+    scale: float = 1.0,
 ) -> Any:
     """``<column>_mean`` ± ``<column>_ci`` against ``x``, one line per ``by`` group."""
     ax = _axes(ax)
     groups = summary.groupby(by, sort=False) if by else [(None, summary)]
     for name, part in groups:
         ax.errorbar(
-            part[x], part[f"{column}_mean"] * scale, yerr=part[f"{column}_ci"] * scale,
-            marker="o", capsize=3, label=None if name is None else f"{by} = {name}",
+            part[x],
+            part[f"{column}_mean"] * scale,
+            yerr=part[f"{column}_ci"] * scale,
+            marker="o",
+            capsize=3,
+            label=None if name is None else f"{by} = " + str(name),
         )
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(column.replace("_", " "))

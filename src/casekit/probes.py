@@ -53,7 +53,7 @@ def graph_producer(layer: Any) -> Any | None:
     """The layer whose output feeds ``layer`` in a Functional/Sequential graph, if known."""
     keras = keras_module()
     try:
-        producer = layer.input._keras_history[0]  # noqa: SLF001 (Keras's graph link)
+        producer = layer.input._keras_history[0]
     except (AttributeError, ValueError, TypeError, IndexError):
         return None
     while isinstance(producer, keras.Model) and getattr(producer, "layers", None):
@@ -78,15 +78,15 @@ class _Moments:
 
     @property
     def mean(self) -> np.ndarray:
-        return self.total / self.n  # type: ignore[operator]
+        return np.asarray(self.total / self.n)  # type: ignore[operator]
 
     @property
     def second_moment(self) -> np.ndarray:
-        return self.squares / self.n  # type: ignore[operator]
+        return np.asarray(self.squares / self.n)  # type: ignore[operator]
 
     @property
     def variance(self) -> np.ndarray:
-        return np.maximum(self.second_moment - self.mean**2, 0.0)
+        return np.asarray(np.maximum(self.second_moment - self.mean**2, 0.0))
 
 
 @dataclass
@@ -102,7 +102,9 @@ def _record_inputs(layers: list[Any]) -> Iterator[_Recording]:
     for layer in layers:
         original = layer.call
 
-        def wrapped(inputs: Any, *args: Any, _layer: Any = layer, _call: Any = original, **kwargs: Any) -> Any:
+        def wrapped(
+            inputs: Any, *args: Any, _layer: Any = layer, _call: Any = original, **kwargs: Any
+        ) -> Any:
             if id(_layer) not in recording.moments:
                 recording.order.append(_layer)
                 recording.moments[id(_layer)] = _Moments()
@@ -279,7 +281,10 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
 def predict(model: Any, x: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
     """Inference-mode outputs by eager calls (no ``tf.function`` retraced per model)."""
     return np.concatenate(
-        [np.asarray(model(x[i : i + batch_size], training=False), dtype=np.float64) for i in range(0, len(x), batch_size)]
+        [
+            np.asarray(model(x[i : i + batch_size], training=False), dtype=np.float64)
+            for i in range(0, len(x), batch_size)
+        ]
     )
 
 

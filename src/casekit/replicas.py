@@ -35,8 +35,10 @@ def replica_layers() -> tuple[type, type, type]:
     if _CLASSES is None:
         keras = keras_module()
         ops = keras.ops
+        Layer: Any = keras.layers.Layer
+        Metric: Any = keras.metrics.Metric
 
-        class ReplicaDense(keras.layers.Layer):
+        class ReplicaDense(Layer):
             """``replicas`` independent Dense layers in one batched product.
 
             With ``shared_input`` the input ``(batch, d)`` feeds every replica; otherwise the
@@ -44,39 +46,56 @@ def replica_layers() -> tuple[type, type, type]:
             Output: ``(batch, replicas * units)``.
             """
 
-            def __init__(self, units: int, replicas: int, shared_input: bool, activation: str | None = None, **kwargs: Any) -> None:
+            def __init__(
+                self,
+                units: int,
+                replicas: int,
+                shared_input: bool,
+                activation: str | None = None,
+                **kwargs: Any,
+            ) -> None:
                 super().__init__(**kwargs)
                 self.units, self.replicas, self.shared_input = units, replicas, shared_input
                 self.activation = keras.activations.get(activation)
                 self._activation_name = activation
 
             def build(self, input_shape: Any) -> None:
+                shape: tuple[int, ...]
                 if self.shared_input:  # one matrix product: the replicas' kernels side by side
                     shape = (input_shape[-1], self.replicas * self.units)
                 else:  # a batch of per-replica products
                     shape = (self.replicas, input_shape[-1] // self.replicas, self.units)
                 self.kernel = self.add_weight(name="kernel", shape=shape, initializer="zeros")
-                self.bias = self.add_weight(name="bias", shape=(self.replicas * self.units,), initializer="zeros")
+                self.bias = self.add_weight(
+                    name="bias", shape=(self.replicas * self.units,), initializer="zeros"
+                )
 
             def call(self, inputs: Any) -> Any:
                 if self.shared_input:
                     outputs = ops.matmul(inputs, self.kernel)
                 else:
                     grouped = ops.reshape(inputs, (-1, self.replicas, inputs.shape[-1] // self.replicas))
-                    outputs = ops.reshape(ops.einsum("brd,rdu->bru", grouped, self.kernel), (-1, self.replicas * self.units))
+                    outputs = ops.reshape(
+                        ops.einsum("brd,rdu->bru", grouped, self.kernel), (-1, self.replicas * self.units)
+                    )
                 return self.activation(outputs + self.bias)
 
             def replica_kernel(self, index: int) -> np.ndarray:
                 kernel = np.asarray(self.kernel)
                 if self.shared_input:
-                    return kernel[:, index * self.units : (index + 1) * self.units]
-                return kernel[index]
+                    return np.asarray(kernel[:, index * self.units : (index + 1) * self.units])
+                return np.asarray(kernel[index])
 
             def get_config(self) -> dict[str, Any]:
-                return {**super().get_config(), "units": self.units, "replicas": self.replicas,
-                        "shared_input": self.shared_input, "activation": self._activation_name}
+                return {
+                    **super().get_config(),
+                    "units": self.units,
+                    "replicas": self.replicas,
+                    "shared_input": self.shared_input,
+                    "activation": self._activation_name,
+                }
 
-        class PerReplicaDropout(keras.layers.Layer):
+        class PerReplicaDropout(Layer):
             """A real ``layers.Dropout`` per replica, each at its own rate, on its own slice."""
 
             def __init__(self, rates: Sequence[float], **kwargs: Any) -> None:
@@ -86,9 +105,11 @@ def replica_layers() -> tuple[type, type, type]:
 
             def call(self, inputs: Any, training: bool | None = None) -> Any:
                 slices = ops.split(inputs, len(self.rates), axis=-1)
-                return ops.concatenate([d(s, training=training) for d, s in zip(self.dropouts, slices, strict=True)], axis=-1)
+                return ops.concatenate(
+                    [d(s, training=training) for d, s in zip(self.dropouts, slices, strict=True)], axis=-1
+                )
 
-        class ReplicaMetrics(keras.metrics.Metric):
+        class ReplicaMetrics(Metric):
             """Per-replica running cross-entropy and accuracy, logged as ``r<i>_loss``/``r<i>_accuracy``."""
 
             def __init__(self, replicas: int, **kwargs: Any) -> None:
@@ -100,7 +121,9 @@ def replica_layers() -> tuple[type, type, type]:
 
             def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
                 cross_entropy = replica_cross_entropy(y_true, y_pred)
-                hits = ops.cast(ops.equal(ops.argmax(y_pred, -1), ops.expand_dims(ops.argmax(y_true, -1), 1)), "float32")
+                hits = ops.cast(
+                    ops.equal(ops.argmax(y_pred, -1), ops.expand_dims(ops.argmax(y_true, -1), 1)), "float32"
+                )
                 self.loss_sum.assign_add(ops.sum(cross_entropy, axis=0))
                 self.correct.assign_add(ops.sum(hits, axis=0))
                 self.count.assign_add(ops.cast(ops.shape(y_pred)[0], "float32"))
@@ -115,7 +138,8 @@ def replica_layers() -> tuple[type, type, type]:
                 return out
 
         _CLASSES = (ReplicaDense, PerReplicaDropout, ReplicaMetrics)
-    return _CLASSES
+    classes: tuple[type, type, type] = _CLASSES
+    return classes
 
 
 _CLASSES: Any = None
@@ -155,7 +179,9 @@ def build(placement: Sequence[str], replicas: Sequence[Replica], *, width: int =
     ReplicaDense, PerReplicaDropout, ReplicaMetrics = replica_layers()
     placement = tuple(placement)
     if any(":" in token for token in placement):
-        raise ValueError("replicated placements take their rate and width from the replicas, not from 'name:value'")
+        raise ValueError(
+            "replicated placements take their rate and width from the replicas, not from 'name:value'"
+        )
     count = len(replicas)
     singles = []
     for replica in replicas:
@@ -191,7 +217,11 @@ def build(placement: Sequence[str], replicas: Sequence[Replica], *, width: int =
 def _parametric(model: Any) -> list[Any]:
     keras = keras_module()
     ReplicaDense = replica_layers()[0]
-    return [layer for layer in model.layers if isinstance(layer, ReplicaDense | keras.layers.BatchNormalization | keras.layers.Dense)]
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, ReplicaDense | keras.layers.BatchNormalization | keras.layers.Dense)
+    ]
 
 
 _BN_WEIGHTS = ("gamma", "beta", "moving_mean", "moving_variance")
@@ -253,16 +283,25 @@ def fit(
     wide.model.steps_per_execution = steps_per_execution
     enable_determinism(replicas[0].seed)
     history = wide.model.fit(
-        dataset.x_train, dataset.y_train, epochs=epochs, batch_size=batch_size,
-        validation_data=(dataset.x_test, dataset.y_test), validation_batch_size=1000,
-        shuffle=shuffle, verbose=0,
+        dataset.x_train,
+        dataset.y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(dataset.x_test, dataset.y_test),
+        validation_batch_size=1000,
+        shuffle=shuffle,
+        verbose=0,
     ).history
     frames = []
     for index in range(len(replicas)):
-        frame = pd.DataFrame({  # the column order of Keras's own history
-            "accuracy": history[f"r{index}_accuracy"], "loss": history[f"r{index}_loss"],
-            "val_accuracy": history[f"val_r{index}_accuracy"], "val_loss": history[f"val_r{index}_loss"],
-        })
+        frame = pd.DataFrame(
+            {  # the column order of Keras's own history
+                "accuracy": history[f"r{index}_accuracy"],
+                "loss": history[f"r{index}_loss"],
+                "val_accuracy": history[f"val_r{index}_accuracy"],
+                "val_loss": history[f"val_r{index}_loss"],
+            }
+        )
         frame.insert(0, "epoch", range(1, len(frame) + 1))
         frames.append(frame)
     return wide, frames
@@ -274,7 +313,10 @@ def evaluate(wide: WideModel, dataset: Any, batch_size: int = 1000) -> list[dict
     Uses Keras's categorical cross-entropy, like ``Model.evaluate`` on a single model.
     """
     out: list[dict[str, float]] = [{} for _ in wide.replicas]
-    for split, x, y in (("train", dataset.x_train, dataset.y_train), ("test", dataset.x_test, dataset.y_test)):
+    for split, x, y in (
+        ("train", dataset.x_train, dataset.y_train),
+        ("test", dataset.x_test, dataset.y_test),
+    ):
         losses, hits = [], []
         for start in range(0, len(x), batch_size):
             predictions = wide.model(x[start : start + batch_size], training=False)

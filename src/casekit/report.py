@@ -50,7 +50,11 @@ def render_estimate(part: evidence.Part) -> str:
 
 
 def format_estimate(
-    estimate: stats.Estimate, column: str = "", *, difference: bool = False, percent: bool = False,
+    estimate: stats.Estimate,
+    column: str = "",
+    *,
+    difference: bool = False,
+    percent: bool = False,
 ) -> evidence.Shown:
     """``mean ± half``; accuracy columns (or ``percent=True``) in percent, percentage points
     for a difference.
@@ -66,15 +70,22 @@ def format_estimate(
     return evidence.Shown(render_estimate(part), part)
 
 
-def compare(estimate: stats.Estimate, column: str, *, more: str = "higher", less: str = "lower") -> evidence.Shown:
+def compare(
+    estimate: stats.Estimate, column: str, *, more: str = "higher", less: str = "lower"
+) -> evidence.Shown:
     """Words for a paired difference: ``"higher by 1.2 ± 0.4 pp"`` or, when its 95%
     interval includes zero, ``"not detectably different (0.1 ± 0.5 pp)"``."""
     scale, unit = _scale(column)
     if unit == "%":
         unit = " pp"
     part = evidence.estimate_part(
-        estimate, scale=scale, unit=unit, style="magnitude", decimals=_decimals(estimate, scale),
-        more=more, less=less,
+        estimate,
+        scale=scale,
+        unit=unit,
+        style="magnitude",
+        decimals=_decimals(estimate, scale),
+        more=more,
+        less=less,
     )
     return evidence.Shown(render_estimate(part), part)
 
@@ -89,8 +100,12 @@ def value(number: float, decimals: int, column: str = "") -> evidence.Shown:
 
 
 def ci_table(
-    summary: pd.DataFrame, columns: Sequence[str], *, label: str = "config",
-    names: Mapping[str, str] | None = None, differences: Sequence[str] = (),
+    summary: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    label: str = "config",
+    names: Mapping[str, str] | None = None,
+    differences: Sequence[str] = (),
 ) -> evidence.Table:
     """A display table of ``mean ± 95% CI`` from :func:`casekit.stats.summarize` output.
 
@@ -142,6 +157,7 @@ def glue(name: str, value: object) -> None:
         return
     prefix = "application/papermill.record/"
     display(
-        {prefix + key: item for key, item in bundle.items()}, raw=True,
+        {prefix + key: item for key, item in bundle.items()},
+        raw=True,
         metadata={"scrapbook": {"name": name, "mime_prefix": prefix}},
     )

@@ -17,7 +17,9 @@ def _key(script: Any) -> tuple[Any, ...]:
     return (filename, tuple(sorted((k, str(v)) for k, v in attributes.items())))
 
 
-def _deduplicate_scripts(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+def _deduplicate_scripts(
+    app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     scripts = context.get("script_files")
     if not isinstance(scripts, list):
         return

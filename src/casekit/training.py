@@ -124,7 +124,9 @@ def _check_grid(configs: Mapping[str, Any], seeds: Any, kind: str) -> None:
         raise ValueError("seeds must list at least one seed")
 
 
-def _add_probe(row: dict[str, Any], tables: dict[str, list[pd.DataFrame]], measured: Mapping[str, Any]) -> None:
+def _add_probe(
+    row: dict[str, Any], tables: dict[str, list[pd.DataFrame]], measured: Mapping[str, Any]
+) -> None:
     """Scalars from a probe become columns of ``row``; DataFrames go to ``tables``."""
     for key, value in measured.items():
         if isinstance(value, pd.DataFrame):
@@ -202,7 +204,10 @@ def run_replicated(
         wide, frames = replicas.fit(
             placement,
             [replicas.Replica(spec.rate, seed) for _, spec in members for seed in seeds],
-            dataset, epochs=epochs, batch_size=batch_size, width=width,
+            dataset,
+            epochs=epochs,
+            batch_size=batch_size,
+            width=width,
         )
         metrics = replicas.evaluate(wide, dataset)
         for index, ((config, seed), history) in enumerate(zip(keys, frames, strict=True)):

@@ -52,8 +52,9 @@ def c5(high_rate_underfits: bool, low_rate_overfits: bool) -> str:
     return ("refuted", "partly supported", "supported")[int(high_rate_underfits) + int(low_rate_overfits)]
 
 
-def c6(title_checks_hold: bool, placement_matters_at_article_settings: bool,
-       placement_matters_at_high_dose: bool) -> str:
+def c6(
+    title_checks_hold: bool, placement_matters_at_article_settings: bool, placement_matters_at_high_dose: bool
+) -> str:
     """C6 "efficacy hinges critically on placement ... and the training/inference phases".
 
     Supported when both halves hold at the article's own settings; partly supported when
@@ -103,11 +104,18 @@ def decide(claim: str, **conditions: evidence.Decided | bool) -> evidence.Decide
                 fragile = True
                 alternatives.append(other)
     statistic = f"verdict on {claim}, decided by " + (", ".join(deciding) or "no single condition")
-    return evidence.Decided(verdict, {
-        "type": "decision", "value": verdict, "statistic": statistic,
-        "distance": distance if math.isfinite(distance) else None, "fragile": fragile,
-        "alternatives": sorted(set(alternatives)), "strict": True,
-    })
+    return evidence.Decided(
+        verdict,
+        {
+            "type": "decision",
+            "value": verdict,
+            "statistic": statistic,
+            "distance": distance if math.isfinite(distance) else None,
+            "fragile": fragile,
+            "alternatives": sorted(set(alternatives)),
+            "strict": True,
+        },
+    )
 
 
 def label(verdict: str, fragile: bool) -> str:

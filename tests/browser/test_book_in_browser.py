@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.skipif(
 def site() -> Iterator[str]:
     index = pipeline.build_book(pipeline.Project(ROOT))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(index.parent))
-    handler.log_message = lambda *args: None  # type: ignore[assignment]
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
     with socketserver.TCPServer(("127.0.0.1", 0), handler) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -50,15 +51,24 @@ def site() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,2000", f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,2000",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -73,7 +83,7 @@ def _pages() -> list[str]:
 
 
 def _repository() -> str:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"])
 
 
 def _local(url: str, base: str) -> bool:
@@ -90,8 +100,8 @@ def _offline_cdn_failure(message: str, site: str) -> bool:
 
 
 @pytest.mark.parametrize("page", _pages())
-def test_page_renders_cleanly(site: str, browser: object, page: str) -> None:
-    driver = browser  # type: ignore[assignment]
+def test_page_renders_cleanly(site: str, browser: Any, page: str) -> None:
+    driver = browser
     driver.get_log("browser")  # drop messages from the previous page
     driver.get(f"{site}/{page}")
     driver.execute_script("return document.readyState")
@@ -99,13 +109,15 @@ def test_page_renders_cleanly(site: str, browser: object, page: str) -> None:
     driver.save_screenshot(str(SCREENSHOTS / page.replace("/", "__").replace(".html", ".png")))
 
     errors = [
-        entry["message"] for entry in driver.get_log("browser")
+        entry["message"]
+        for entry in driver.get_log("browser")
         if entry["level"] == "SEVERE" and not _offline_cdn_failure(entry["message"], site)
     ]
     assert not errors, f"console errors on {page}: {errors}"
 
     images = driver.execute_script(
-        "return Array.from(document.querySelectorAll('main img')).map(i => [i.src, i.complete, i.naturalWidth, i.naturalHeight]);"
+        "return Array.from(document.querySelectorAll('main img'))"
+        ".map(i => [i.src, i.complete, i.naturalWidth, i.naturalHeight]);"
     )
     for src, complete, width, height in images:
         assert complete and width > 0 and height > 0, f"figure did not load on {page}: {src}"
@@ -125,8 +137,8 @@ def test_page_renders_cleanly(site: str, browser: object, page: str) -> None:
         assert expected in hrefs, f"no Colab link to {expected} on {page}"
 
 
-def test_chapter_pages_show_their_figures(site: str, browser: object) -> None:
-    driver = browser  # type: ignore[assignment]
+def test_chapter_pages_show_their_figures(site: str, browser: Any) -> None:
+    driver = browser
     for page in [p for p in _pages() if p.startswith("chapters/0") and "ledger" not in p and "00-" not in p]:
         driver.get(f"{site}/{page}")
         count = driver.execute_script("return document.querySelectorAll('main img').length;")

@@ -12,13 +12,14 @@ NBVAL_ENV := ONEDNN_MAX_CPU_ISA=AVX
 NBVAL := env $(NBVAL_ENV) $(BIN)/python -m pytest --nbval --nbval-current-env -p casekit.nbval_plugin \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider chapters
 
-.PHONY: book test unit nbval html browser browser-deps bench chapters clean
+.PHONY: book test lint unit slow nbval html browser browser-deps bench chapters lock clean
 
-# Create or update the virtual environment whenever the pinned dependencies change.
-$(STAMP): pyproject.toml
+# Create or update the virtual environment whenever the locked dependencies change: the
+# exact, hash-checked environment of requirements.lock, then casekit itself (editable).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 ## book: execute every chapter (default profile) with papermill, then render the HTML book
@@ -26,12 +27,21 @@ book: $(STAMP)
 	$(BIN)/casekit run
 	$(BIN)/casekit build --executed
 
-## test: unit tests, nbval on every stored chapter, the book build with warnings as errors,
-## then the rendered book in headless Chromium
-test: unit nbval html browser
+## test: lint and types first (seconds), unit tests, slow tests, nbval on every stored
+## chapter, the book build with warnings as errors, then the rendered book in headless Chromium
+test: lint unit slow nbval html browser
 
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+## unit: the fast tests (under 2 minutes on 2 cores); slow: those that train or start processes
 unit: $(STAMP)
-	$(BIN)/python -m pytest --ignore=tests/browser
+	$(BIN)/python -m pytest -m "not slow" --ignore=tests/browser
+
+slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow --ignore=tests/browser
 
 nbval: $(STAMP)
 	$(NBVAL)
@@ -63,3 +73,10 @@ chapters: $(STAMP)
 
 clean:
 	rm -rf build
+
+## lock: recompile requirements.lock (hashes) from pyproject.toml, keeping existing pins
+## unless a range excludes them; `pip-compile --upgrade` moves them on purpose
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --extra book --extra test --allow-unsafe --strip-extras \
+	  --no-emit-find-links --no-emit-index-url --output-file requirements.lock pyproject.toml
+	$(BIN)/python -m casekit.lockfile .

@@ -6,10 +6,17 @@ import pytest
 
 from casekit import article
 
-SEED_ARTICLE = Path(__file__).resolve().parents[2] / "shared" / "seed-article.md"
+#: A copy of the article kept with the tests, so they run in a clean clone.
+SEED_ARTICLE = Path(__file__).resolve().parent / "data" / "seed-article.md"
+#: Where the article lives beside a working checkout, when it does.
+SHARED_ARTICLE = Path(__file__).resolve().parents[2] / "shared" / "seed-article.md"
 
 
-@pytest.mark.skipif(not SEED_ARTICLE.is_file(), reason="the seed article is not beside this checkout")
+@pytest.mark.skipif(not SHARED_ARTICLE.is_file(), reason="no shared copy of the article beside this checkout")
+def test_the_kept_copy_is_the_article() -> None:
+    assert SEED_ARTICLE.read_bytes() == SHARED_ARTICLE.read_bytes()
+
+
 @pytest.mark.parametrize("number", [1, 2, 3])
 def test_examples_are_verbatim_copies_of_the_article(number: int) -> None:
     text = SEED_ARTICLE.read_text(encoding="utf-8")

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a fresh virtual environment and a pip install
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "chapters" / "00-why-dropout-seems-broken.ipynb"
 

@@ -42,6 +42,7 @@ def local_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_every_chapter_runs_with_the_full_profile(local_npz: Path) -> None:
     before = {p.name: p.read_bytes() for p in (ROOT / "chapters").glob("*.ipynb")}
     result = subprocess.run(
@@ -81,6 +82,7 @@ def _online() -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_online(), reason="with network access the full data set would really download")
 def test_full_profile_without_network_names_the_offline_profile() -> None:
     result = subprocess.run(

@@ -174,6 +174,7 @@ def _command(pid: int) -> str:
         return ""
 
 
+@pytest.mark.slow
 def test_ctrl_c_prints_one_line_exits_130_and_leaves_chapters_untouched(tmp_path: Path) -> None:
     import os
     import signal

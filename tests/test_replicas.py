@@ -56,6 +56,7 @@ def test_without_randomness_replicas_follow_the_single_run_trajectories(tiny: da
             np.testing.assert_allclose(a, b, atol=2e-3)
 
 
+@pytest.mark.slow
 def test_replicated_final_metrics_are_statistically_equivalent_to_separate_runs(mnist: data.Dataset) -> None:
     """Different masks and batch order, same distribution: test accuracy over 6 seeds of
     Example 2 agrees within 1 percentage point (two one-sided t-tests at 5%)."""

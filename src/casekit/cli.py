@@ -53,6 +53,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     ledger.add_argument("--json", action="store_true", help="print JSON records instead of text")
     ledger.add_argument("--executed", action="store_true", help="read build/executed/ instead of chapters/")
+    doctor = commands.add_parser(
+        "diagnose",
+        help="the book's checks on a saved Keras model (exit 0: no findings, 1: findings, 2: bad input)",
+    )
+    doctor.add_argument("model", type=Path, help="a model saved with model.save('name.keras')")
+    doctor.add_argument(
+        "--data", help="'mnist' (the offline digits) or a .npz file: also measure the model on it"
+    )
+    doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     record = commands.add_parser(
         "evidence", help="save the evidence records of build/executed/ chapters (for tests/data)"
     )
@@ -79,6 +89,18 @@ def _save_evidence(project: pipeline.Project, output: Path) -> None:
     print(f"evidence of {len(chapters)} chapter(s) saved to {output}")
 
 
+def _diagnose(path: Path, data_source: str | None, as_json: bool) -> int:
+    import json
+
+    from casekit import checkup
+
+    model = checkup.load_model(path)
+    x = None if data_source is None else checkup.load_data(data_source, model)
+    result = checkup.check(model, path.name, x)
+    print(json.dumps(result.to_json(), indent=2) if as_json else result)
+    return 1 if result.findings else 0
+
+
 def _print_ledger(project: pipeline.Project, as_json: bool, executed: bool) -> None:
     import json
 
@@ -101,6 +123,8 @@ def _print_ledger(project: pipeline.Project, as_json: bool, executed: bool) -> N
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "diagnose":  # works anywhere, not only in a casekit project
+            return _diagnose(args.model, args.data, args.json)
         project = pipeline.find_project()
         if args.command == "run":
             overrides = {name: pipeline.parse_value(value) for name, value in args.parameter}

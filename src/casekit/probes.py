@@ -38,7 +38,8 @@ def walk_layers(model: Any) -> list[Any]:
     return found
 
 
-def _kind(layer: Any) -> str:
+def layer_kind(layer: Any) -> str:
+    """``"bn"``, ``"dropout"``, ``"dense"`` or the layer's class name."""
     keras = keras_module()
     if isinstance(layer, keras.layers.BatchNormalization):
         return "bn"
@@ -137,7 +138,7 @@ def _restored_state(model: Any) -> Iterator[None]:
 
 def record_inputs(model: Any, x: np.ndarray, *, batch_size: int = 1000, training: bool = False) -> _Recording:
     """Input moments of every BN and Dropout layer over ``x`` (model state left unchanged)."""
-    watched = [layer for layer in walk_layers(model) if _kind(layer) in ("bn", "dropout")]
+    watched = [layer for layer in walk_layers(model) if layer_kind(layer) in ("bn", "dropout")]
     with _restored_state(model), _record_inputs(watched) as recording:
         _forward(model, x, batch_size, training)
     return recording
@@ -159,11 +160,11 @@ def feeding_dropout(bn: Any, model: Any) -> tuple[Any | None, Any | None]:
         return sequence[index - 1] if index else None
 
     first = producer(bn)
-    if first is not None and _kind(first) == "dropout":
+    if first is not None and layer_kind(first) == "dropout":
         return first, None
-    if first is not None and _kind(first) == "dense":
+    if first is not None and layer_kind(first) == "dense":
         second = producer(first)
-        if second is not None and _kind(second) == "dropout":
+        if second is not None and layer_kind(second) == "dropout":
             return second, first
     return None, None
 
@@ -189,7 +190,7 @@ def variance_shift(
     training = record_inputs(model, x, batch_size=batch_size, training=True) if training_variance else None
     frames = []
     for layer in inference.order:
-        if _kind(layer) != "bn":
+        if layer_kind(layer) != "bn":
             continue
         moments = inference.moments[id(layer)]
         variance = moments.variance
@@ -253,7 +254,7 @@ def reestimate_batchnorm(model: Any, x: np.ndarray, *, batch_size: int = 1000) -
     updated = 0
     while True:
         recording = record_inputs(model, x, batch_size=batch_size, training=False)
-        batchnorms = [layer for layer in recording.order if _kind(layer) == "bn"]
+        batchnorms = [layer for layer in recording.order if layer_kind(layer) == "bn"]
         if updated == len(batchnorms):
             return updated
         layer = batchnorms[updated]
@@ -310,7 +311,7 @@ def shift_and_reestimate(model: Any, dataset: Any) -> dict[str, Any]:
     Table ``units``: the per-unit :func:`variance_shift` output.
     """
     out: dict[str, Any] = {**_test_metrics(model, dataset.x_test, dataset.y_test, "")}
-    has_bn = any(_kind(layer) == "bn" for layer in walk_layers(model))
+    has_bn = any(layer_kind(layer) == "bn" for layer in walk_layers(model))
     if not has_bn:
         nan = float("nan")
         out.update(shift=nan, predicted_shift=nan, training_fit=nan)

@@ -163,7 +163,7 @@ def check(model: Any, name: str, x: np.ndarray | None = None) -> Checkup:
     if x is not None and _has(model, "bn"):
         summary = probes.shift_summary(probes.variance_shift(model, x, training_variance=False))
         for row in summary.to_dict("records"):
-            shift.append({k: (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()})
+            shift.append({str(k): (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()})
             if row["median_shift"] > SHIFT_THRESHOLD:
                 findings.append(
                     {

@@ -40,6 +40,7 @@ def test_chapter_opens_with_title_install_cell_then_parameters(path: Path) -> No
     install = "".join(code[0]["source"])
     assert 'importlib.util.find_spec("casekit") is None' in install  # a no-op where installed
     assert f"git+{_repository_url()}" in install
+    assert "--upgrade" not in install and "--force" not in install  # keeps the runtime's own packages
     assert not code[0].get("outputs"), "the install cell prints nothing where casekit is installed"
     assert "parameters" in code[1]["metadata"].get("tags", [])
     declared = pipeline.declared_parameters(path)

@@ -1,9 +1,11 @@
 """The Colab path: a runtime without casekit runs a chapter whose first cell installs it.
 
-A fresh virtual environment sees the project's dependencies (through a path entry to this
-environment's site-packages, standing in for Colab's preinstalled TensorFlow) but not
-casekit. The chapter's own install cell, pointed at this checkout through
-``CASEKIT_SOURCE``, installs it; then the whole chapter executes with papermill.
+A fresh virtual environment stands in for a runtime with its own packages: NumPy and pandas
+are installed in it at versions inside casekit's ranges but other than the lock's
+(:data:`PREINSTALLED`), and it sees the rest of this environment's packages (TensorFlow,
+Keras...) through a path entry, but not casekit. The chapter's own install cell, pointed at
+this checkout through ``CASEKIT_SOURCE``, installs casekit; the preinstalled versions must
+survive it, and then the whole chapter executes with papermill.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import time
 import venv
 from pathlib import Path
 
@@ -24,11 +27,26 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "chapters" / "00-why-dropout-seems-broken.ipynb"
 
 
+#: Compatible with casekit's ranges, different from requirements.lock.
+PREINSTALLED = {"numpy": "2.4.5", "pandas": "3.1.0"}
+
+
+def _versions(python: Path) -> dict[str, str]:
+    names = ", ".join(PREINSTALLED)
+    probe = subprocess.run(
+        [str(python), "-c", f"import {names}; print({', '.join(f'{n}.__version__' for n in PREINSTALLED)})"],
+        capture_output=True, text=True, check=True,
+    )
+    return dict(zip(PREINSTALLED, probe.stdout.split(), strict=True))
+
+
 @pytest.fixture(scope="module")
 def fresh_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("colab") / "venv"
     venv.EnvBuilder(with_pip=True).create(target)
     python = target / "bin" / "python"
+    pins = [f"{name}=={version}" for name, version in PREINSTALLED.items()]
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *pins], check=True, timeout=600)
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True,
@@ -53,6 +71,20 @@ def test_casekit_is_missing_before_the_install_cell(fresh_python: Path) -> None:
         check=True,
     )
     assert probe.stdout.strip() == "True"
+
+
+def test_the_runtime_has_its_own_numpy_and_pandas(fresh_python: Path) -> None:
+    assert _versions(fresh_python) == PREINSTALLED
+
+
+def test_install_cell_keeps_the_runtime_packages(fresh_python: Path) -> None:
+    """The chapter's first cell, run as it is, installs casekit and nothing the runtime has."""
+    cell = json.loads(CHAPTER.read_text())["cells"][1]
+    env = {**os.environ, "CASEKIT_SOURCE": str(ROOT), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    started = time.perf_counter()
+    subprocess.run([str(fresh_python), "-c", "".join(cell["source"])], env=env, check=True, timeout=900)
+    print(f"install cell: {time.perf_counter() - started:.1f} s")
+    assert _versions(fresh_python) == PREINSTALLED
 
 
 def test_chapter_installs_casekit_and_runs(fresh_python: Path, tmp_path: Path) -> None:
@@ -97,3 +129,4 @@ def test_chapter_installs_casekit_and_runs(fresh_python: Path, tmp_path: Path) -
     )
     assert installed.stdout.strip() == "site-packages"  # a real install, not this checkout's src/
     assert sys.executable != str(fresh_python)
+    assert _versions(fresh_python) == PREINSTALLED

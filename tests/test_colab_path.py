@@ -35,7 +35,9 @@ def _versions(python: Path) -> dict[str, str]:
     names = ", ".join(PREINSTALLED)
     probe = subprocess.run(
         [str(python), "-c", f"import {names}; print({', '.join(f'{n}.__version__' for n in PREINSTALLED)})"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return dict(zip(PREINSTALLED, probe.stdout.split(), strict=True))
 

@@ -110,6 +110,28 @@ def fragile_band(half_width: float, n: int) -> float:
     return K * math.sqrt(2.0) * half_width
 
 
+def decided(
+    text: str,
+    statistic: str,
+    distance: float = math.inf,
+    fragile: bool = False,
+    alternatives: Sequence[str] = (),
+    strict: bool = False,
+) -> Decided:
+    """A :class:`Decided` with its record: ``distance`` in standard errors (``inf``: exact)."""
+    part: Part = {
+        "type": "decision",
+        "value": text,
+        "statistic": statistic,
+        "distance": _finite(distance),
+        "fragile": bool(fragile),
+        "alternatives": list(alternatives),
+    }
+    if strict:
+        part["strict"] = True
+    return Decided(text, part)
+
+
 def decision(
     text: str,
     statistic: str,
@@ -123,68 +145,19 @@ def decision(
     on trained floats (an exact check) and is never fragile.
     """
     if estimate is None or boundary is None:
-        return Decided(
-            text,
-            {
-                "type": "decision",
-                "value": text,
-                "statistic": statistic,
-                "distance": None,
-                "fragile": False,
-                "alternatives": [],
-            },
-        )
+        return decided(text, statistic)
     gap = abs(estimate.mean - boundary)
     se = estimate.standard_error
     if not (math.isfinite(se) and se > 0):  # no spread over seeds (or one seed): nothing to move it
-        return decision(text, statistic)
-    distance = gap / se
-    fragile = gap <= fragile_band(estimate.half_width, estimate.n)
-    return Decided(
-        text,
-        {
-            "type": "decision",
-            "value": text,
-            "statistic": statistic,
-            "distance": _finite(distance),
-            "fragile": bool(fragile),
-            "alternatives": [],
-        },
-    )
-
-
-def interval_side(estimate: stats.Estimate, threshold: float = 0.0) -> int:
-    """+1 when the 95% interval lies above ``threshold``, -1 below, 0 when it includes it."""
-    if estimate.low > threshold:
-        return 1
-    if estimate.high < threshold:
-        return -1
-    return 0
-
-
-def interval_boundary(estimate: stats.Estimate, threshold: float = 0.0) -> float:
-    """The mean at which :func:`interval_side` would change, nearest to the current mean."""
-    up, down = threshold + estimate.half_width, threshold - estimate.half_width
-    return min((up, down), key=lambda b: abs(estimate.mean - b))
+        return decided(text, statistic)
+    return decided(text, statistic, gap / se, gap <= fragile_band(estimate.half_width, estimate.n))
 
 
 def combine(text: str, statistic: str, inputs: Iterable[Decided]) -> Decided:
     """A decision made from several decisions: as close to flipping as its closest input."""
-    inputs = list(inputs)
-    parts = [d.part for d in inputs if isinstance(d, Decided)]
-    distances = [d.distance for d in inputs if isinstance(d, Decided)]
-    nearest = min(distances, default=math.inf)
-    return Decided(
-        text,
-        {
-            "type": "decision",
-            "value": text,
-            "statistic": statistic,
-            "distance": _finite(nearest),
-            "fragile": any(p["fragile"] for p in parts),
-            "alternatives": [],
-        },
-    )
+    decisions = [d for d in inputs if isinstance(d, Decided)]
+    nearest = min((d.distance for d in decisions), default=math.inf)
+    return decided(text, statistic, nearest, any(d.fragile for d in decisions))
 
 
 def literal_part(value: object) -> Part:
@@ -320,17 +293,7 @@ def below(estimate: stats.Estimate, threshold: float, statistic: str) -> Decided
 def _all_must_flip(text: str, statistic: str, flipping: Sequence[Decided]) -> Decided:
     """A decision that changes only when every one of ``flipping`` changes."""
     distance = max((c.distance for c in flipping), default=math.inf)
-    return Decided(
-        text,
-        {
-            "type": "decision",
-            "value": text,
-            "statistic": statistic,
-            "distance": _finite(distance),
-            "fragile": bool(flipping) and all(c.fragile for c in flipping),
-            "alternatives": [],
-        },
-    )
+    return decided(text, statistic, distance, bool(flipping) and all(c.fragile for c in flipping))
 
 
 def all_of(statistic: str, *conditions: Decided) -> Decided:

@@ -104,18 +104,7 @@ def decide(claim: str, **conditions: evidence.Decided | bool) -> evidence.Decide
                 fragile = True
                 alternatives.append(other)
     statistic = f"verdict on {claim}, decided by " + (", ".join(deciding) or "no single condition")
-    return evidence.Decided(
-        verdict,
-        {
-            "type": "decision",
-            "value": verdict,
-            "statistic": statistic,
-            "distance": distance if math.isfinite(distance) else None,
-            "fragile": fragile,
-            "alternatives": sorted(set(alternatives)),
-            "strict": True,
-        },
-    )
+    return evidence.decided(verdict, statistic, distance, fragile, sorted(set(alternatives)), strict=True)
 
 
 def label(verdict: str, fragile: bool) -> str:

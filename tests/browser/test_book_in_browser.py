@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import http.server
 import shutil
-import socketserver
 import tempfile
 import threading
 import tomllib
@@ -41,9 +40,16 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
     index = pipeline.build_book(pipeline.Project(ROOT))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(index.parent))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    with socketserver.TCPServer(("127.0.0.1", 0), handler) as server:
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # no access log in the test output
+            pass
+
+    handler = functools.partial(Quiet, directory=str(index.parent))
+    # One thread per connection: Chromium opens speculative connections that send nothing,
+    # which would block a single-threaded server and time out the link checks.
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        server.daemon_threads = True
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         yield f"http://127.0.0.1:{server.server_address[1]}"

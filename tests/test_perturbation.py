@@ -4,7 +4,7 @@ TensorFlow's matrix multiply goes through oneDNN's sgemm, generated at run time 
 CPU's instruction set; ``ONEDNN_MAX_CPU_ISA`` caps that set. If the cap stopped changing
 the arithmetic (a TensorFlow that ignores it, say), the nbval step would silently stop
 emulating another machine, so this test trains the same seeded model with and without
-the Makefile's setting and requires different weights.
+the setting ``make nbval`` uses on this CPU and requires different weights.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from casekit import regression
+
 ROOT = Path(__file__).resolve().parents[1]
 
 TRAIN = """
@@ -28,11 +30,17 @@ print(np.concatenate([np.ravel(w) for w in model.get_weights()]).tobytes().hex()
 """
 
 
-def makefile_perturbation() -> dict[str, str]:
-    """The environment ``make nbval`` sets (the NBVAL_ENV line of the Makefile)."""
-    line = re.search(r"^NBVAL_ENV := (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
-    assert line, "the Makefile defines no NBVAL_ENV"
-    return dict(item.split("=", 1) for item in line.group(1).split())
+def test_make_nbval_runs_under_the_perturbation() -> None:
+    line = re.search(r"^NBVAL_ENV = (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert line and line.group(1) == "$(shell $(BIN)/python -m casekit.regression)"
+    assert "env $(NBVAL_ENV)" in (ROOT / "Makefile").read_text()
+
+
+@pytest.mark.parametrize(
+    ("flags", "isa"), [("fpu avx avx2 avx512f", "AVX2"), ("fpu avx avx2", "AVX"), ("fpu sse4_1", "SSE41")]
+)
+def test_the_cap_is_one_level_below_the_cpu(flags: str, isa: str) -> None:
+    assert regression.perturbation(f"flags\t: {flags}\n") == {"ONEDNN_MAX_CPU_ISA": isa}
 
 
 def _train(extra: dict[str, str]) -> subprocess.Popen[str]:
@@ -50,9 +58,7 @@ def _train(extra: dict[str, str]) -> subprocess.Popen[str]:
 def test_the_nbval_perturbation_changes_trained_weights() -> None:
     """Same seed, same code, two processes side by side; that one path repeats bit for bit
     is tests/test_training.py's same-seed test."""
-    perturbation = makefile_perturbation()
-    assert perturbation == {"ONEDNN_MAX_CPU_ISA": "AVX"}
-    default, perturbed = _train({}), _train(perturbation)
+    default, perturbed = _train({}), _train(regression.perturbation())
     outputs = [process.communicate(timeout=300) for process in (default, perturbed)]
     assert default.returncode == perturbed.returncode == 0, [err[-2000:] for _, err in outputs]
     assert outputs[0][0].strip() and outputs[0][0] != outputs[1][0]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from casekit import evidence
@@ -219,3 +220,25 @@ def evidence_outputs(notebook: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
                 )
         cells.append(kept)
     return cells
+
+
+def perturbation(cpuinfo: str | None = None) -> dict[str, str]:
+    """The environment that moves TensorFlow's matmul off this CPU's own floating-point path.
+
+    oneDNN generates its sgemm for the best instruction set the CPU has; capping it one
+    level lower (AVX-512 -> AVX2, AVX2 -> AVX, else SSE4.1) changes the arithmetic while
+    keeping it fast. ``make nbval`` runs under this; ``tests/test_perturbation.py`` checks
+    that it really changes trained weights.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+        except OSError:
+            cpuinfo = ""
+    flags = set(cpuinfo.split())
+    isa = "AVX2" if "avx512f" in flags else "AVX" if "avx2" in flags else "SSE41"
+    return {"ONEDNN_MAX_CPU_ISA": isa}
+
+
+if __name__ == "__main__":  # for the Makefile: `env $(python -m casekit.regression) ...`
+    print(" ".join(f"{key}={value}" for key, value in perturbation().items()))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import http.server
 import shutil
+import sys
 import tempfile
 import threading
 import tomllib
@@ -46,10 +47,17 @@ def site() -> Iterator[str]:
             pass
 
     handler = functools.partial(Quiet, directory=str(index.parent))
+
     # One thread per connection: Chromium opens speculative connections that send nothing,
     # which would block a single-threaded server and time out the link checks.
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
-        server.daemon_threads = True
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # Chromium dropping a connection
+                super().handle_error(request, client_address)
+
+    with Server(("127.0.0.1", 0), handler) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         yield f"http://127.0.0.1:{server.server_address[1]}"

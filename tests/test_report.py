@@ -32,3 +32,10 @@ def test_compare_words_follow_the_interval() -> None:
     assert report.compare(stats.Estimate(0.001, 0.005, 5), "test_accuracy") == (
         "not detectably different (0.1 ± 0.5 pp)"
     )
+
+
+def test_a_difference_without_spread_is_still_a_difference() -> None:
+    assert report.compare(stats.Estimate(0.01, 0.0, 5), "test_accuracy") == "higher by 1.000 ± 0.000 pp"
+    assert report.compare(stats.Estimate(0.0, 0.0, 5), "test_accuracy") == (
+        "not detectably different (0.000 ± 0.000 pp)"
+    )

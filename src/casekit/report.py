@@ -28,25 +28,21 @@ def _decimals(estimate: stats.Estimate, scale: float) -> int:
 
 
 def render_estimate(part: evidence.Part) -> str:
-    """The text of an estimate record: ``mean ± half`` (or a bare value, or words)."""
+    """The text of an estimate record: ``mean ± half`` (:meth:`casekit.stats.Estimate.format`),
+    a bare value, or words for a paired difference."""
     mean, half = part["mean"], part["half_width"]
     if mean is None:
         return "n/a"
-    scale, unit, digits = part["scale"], part["unit"], part["decimals"]
+    scale, unit = part["scale"], part["unit"]
     if part["style"] == "value":
-        return f"{mean * scale:.{digits}f}{unit}"
-    shown_mean = mean if part["style"] != "magnitude" else abs(mean)
-    text = f"{shown_mean * scale:.{digits}f}"
-    if float(text) == 0:
-        text = text.lstrip("-")  # no "-0.0": the sign of a value that rounds to zero is noise
-    half_text = "inf" if half is None else f"{half * scale:.{digits}f}"
-    body = f"{text} ± {half_text}{unit}"
+        return f"{mean * scale:.{part['decimals']}f}{unit}"
+    estimate = stats.Estimate(mean, math.inf if half is None else half, part["n"])
     if part["style"] != "magnitude":
-        return body
-    low, high = mean - (half or math.inf), mean + (half or math.inf)
-    if low <= 0 <= high:
-        return f"not detectably different ({render_estimate({**part, 'style': 'estimate'})})"
-    return f"{part['more'] if mean > 0 else part['less']} by {body}"
+        return estimate.format(scale, unit)
+    if not estimate.excludes_zero():
+        return f"not detectably different ({estimate.format(scale, unit)})"
+    magnitude = stats.Estimate(abs(mean), estimate.half_width, estimate.n)
+    return f"{part['more'] if mean > 0 else part['less']} by {magnitude.format(scale, unit)}"
 
 
 def format_estimate(

@@ -33,11 +33,17 @@ def _repository_url() -> str:
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_chapter_opens_with_title_install_cell_then_parameters(path: Path) -> None:
+def test_chapter_opens_with_title_answer_install_cell_then_parameters(path: Path) -> None:
     cells = _cells(path)
-    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
+    opening = "".join(cells[0]["source"])
+    assert cells[0]["cell_type"] == "markdown" and opening.startswith("# ")
+    # the answer first: a verdict box in the opening cell, before any section
+    assert re.search(r"^:::\{admonition\}.*\n:class: verdict$", opening, re.M), "no verdict box"
+    assert "\n## " not in opening.split(":::", 1)[0]
     code = [c for c in cells if c["cell_type"] == "code"]
     install = "".join(code[0]["source"])
+    assert code[0]["metadata"].get("tags") == ["remove-cell"], "the install cell is for Colab, not the HTML"
+    assert "hide-input" in code[1]["metadata"].get("tags", []), "the parameters cell is collapsed"
     assert 'importlib.util.find_spec("casekit") is None' in install  # a no-op where installed
     assert f"git+{_repository_url()}" in install
     assert "--upgrade" not in install and "--force" not in install  # keeps the runtime's own packages
@@ -82,7 +88,7 @@ def test_every_chapter_is_in_the_table_of_contents(path: Path) -> None:
     assert f"chapters/{path.stem}" in TOC
 
 
-GLUE_ROLE = re.compile(r"\{glue:(?:text|md|)\}`([A-Za-z0-9_]+)")
+GLUE_ROLE = re.compile(r"\{glue(?::text|:md)?\}`([A-Za-z0-9_]+)")
 
 
 def _glued_names(cells: list[dict[str, Any]]) -> set[str]:
@@ -118,3 +124,62 @@ def test_every_verdict_is_glued_as_a_recorded_decision(claim: str) -> None:
         found.update(ledger.glued_decisions(path))
     verdict = found[f"verdict_{claim}"]
     assert verdict.part["strict"] and verdict.part["statistic"].startswith(f"verdict on {claim}")
+
+
+HIDDEN = {"remove-input", "remove-cell", "hide-input"}
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_visible_code_cells_are_thin(path: Path) -> None:
+    """A code cell the HTML shows holds one experiment, table or figure: at most 15 lines of
+    at most 88 columns. Gluing and verdict assembly live in casekit or in hidden cells."""
+    for index, cell in enumerate(_cells(path)):
+        if cell["cell_type"] != "code" or HIDDEN & set(cell["metadata"].get("tags", [])):
+            continue
+        lines = "".join(cell["source"]).splitlines()
+        assert len(lines) <= 15, f"{path.name} cell {index}: {len(lines)} lines"
+        assert max(map(len, lines)) <= 88, f"{path.name} cell {index}: a line over 88 columns"
+        assert "report.glue(" not in "".join(lines), f"{path.name} cell {index}: glue shown in the HTML"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_figure_has_alt_text(path: Path) -> None:
+    for index, cell in enumerate(_cells(path)):
+        if any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt) > 40, f"{path.name} cell {index}: a figure without alt text"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_local_links_point_at_labels_of_the_chapter(path: Path) -> None:
+    markdown = "".join("".join(c["source"]) + "\n" for c in _cells(path) if c["cell_type"] == "markdown")
+    labels = set(re.findall(r"^\(([a-z0-9-]+)\)=$", markdown, re.M))
+    links = set(re.findall(r"\]\(#([a-z0-9-]+)\)", markdown))
+    assert links <= labels, f"{path.name} links to missing labels {sorted(links - labels)}"
+
+
+def test_ledger_sections_exist_in_their_chapters() -> None:
+    from casekit import ledger
+
+    for claim in ledger.CLAIMS:
+        assert claim.sections, f"{claim.id} links to no section"
+        for _, chapter, label in claim.sections:
+            markdown = "".join("".join(c["source"]) for c in _cells(ROOT / "chapters" / f"{chapter}.ipynb"))
+            assert f"({label})=" in markdown, f"{claim.id}: no section labelled {label} in {chapter}"
+
+
+def test_each_claim_has_one_verdict_under_one_name() -> None:
+    """Only ``verdict_C<n>`` (and the ledger's ``ledger_C<n>``) carry a verdict word."""
+    from casekit import ledger, verdicts
+
+    for path in CHAPTERS:
+        for name, value in ledger.glued_values(path).items():
+            if value in verdicts.VERDICTS:
+                assert re.fullmatch(r"(verdict|ledger)_C\d", name), f"{path.name} glues a verdict as {name}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_results_are_selected_by_their_settings_not_by_parsing_labels(path: Path) -> None:
+    for cell in _cells(path):
+        source = "".join(cell["source"])
+        assert "removeprefix(" not in source and ".str.split" not in source and ".str.extract" not in source

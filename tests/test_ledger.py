@@ -14,6 +14,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from casekit import ledger, verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "chapters"
 EXPECTED = json.loads((Path(__file__).parent / "expected_verdicts.json").read_text())
 
 
@@ -99,3 +100,24 @@ def test_a_file_that_is_not_notebook_json_is_named(tmp_path: Path) -> None:
         ValueError, match=r"02-ordering.ipynb is not valid notebook JSON: Unterminated string"
     ):
         ledger.collect(tmp_path)
+
+
+def test_the_claim_table_links_every_claim_to_its_sections_and_shows_badges() -> None:
+    records = ledger.collect(CHAPTERS)
+    table = ledger.markdown_table(records)
+    lines = table.splitlines()
+    assert len(lines) == 2 + len(ledger.CLAIMS)
+    for record, line in zip(records, lines[2:], strict=True):
+        assert line.startswith(f"| {record['id']} | ")
+        assert verdicts.badge(record["verdict"], record["fragile"]) in line
+        for section in record["sections"]:
+            assert f"{{ref}}`{section['title']} <{section['label']}>`" in line
+    bundle = ledger.Markdown(table, "plain")._repr_mimebundle_()
+    assert bundle == {"text/markdown": table, "text/plain": "plain"}
+
+
+def test_a_record_becomes_a_strict_decision_with_its_fragility() -> None:
+    for record in ledger.collect(CHAPTERS):
+        decided = ledger.decision(record)
+        assert decided == record["verdict"] and decided.part["strict"]
+        assert decided.fragile == record["fragile"]

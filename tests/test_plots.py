@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.text
+import numpy as np
 import pandas as pd
+import pytest
 
 from casekit import plots, stats
 
@@ -67,3 +70,32 @@ def test_interval_lines_draws_one_line_per_group() -> None:
     assert plots.interval_lines(summary, "rate", "shift", by="depth", ax=ax) is ax
     assert len(ax.containers) == 2
     plt.close(fig)
+
+
+def test_measured_vs_predicted_keeps_the_bulk_and_marks_an_outlier() -> None:
+    rng = np.random.default_rng(0)
+    predicted = rng.uniform(1.5, 3.0, 400)
+    units = pd.DataFrame({"predicted_shift": predicted, "shift": predicted * rng.normal(1, 0.05, 400)})
+    units.loc[0, ["predicted_shift", "shift"]] = [2.0, 80.0]  # one extreme unit
+    fig, ax = plt.subplots()
+    plots.measured_vs_predicted(units, ax=ax)
+    assert ax.get_ylim()[1] < 5  # the outlier does not squeeze the axes
+    assert any("1 of 400 units beyond the axes" in t.get_text() for t in ax.texts)
+    plt.close(fig)
+
+
+def test_subplots_draw_at_the_book_width_with_no_small_text() -> None:
+    fig, axes = plots.subplots(1, 2)
+    axes[0].set_title("title")
+    plots.learning_curves(_history(), ax=axes[1])
+    fig.canvas.draw()
+    assert fig.get_size_inches()[0] == plots.WIDTH and fig.dpi == plots.DPI
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+    assert sizes and min(sizes) >= plots.MIN_FONT_PT
+    plt.close(fig)
+
+
+def test_displayed_font_size_follows_the_display_scale() -> None:
+    natural = plots.WIDTH * plots.DPI
+    assert plots.min_displayed_pt(natural * 96 / plots.DPI, natural) == pytest.approx(plots.MIN_FONT_PT)
+    assert plots.min_displayed_pt(natural / 2, natural) < plots.min_displayed_pt(natural, natural)

@@ -84,8 +84,14 @@ def test_run_replicated_has_the_run_grid_columns(tiny: data.Dataset) -> None:
     }
     results = training.run_replicated(configs, tiny, seeds=[0, 1], epochs=1)
     grid = training.run_grid({"a": configs["a"].build}, tiny, seeds=[0], epochs=1)
-    assert list(results.final.columns) == list(grid.final.columns)
-    assert list(results.history.columns) == list(grid.history.columns)
+    settings = ["placement", "depth", "rate", "width"]
+    assert list(results.final.columns) == ["config", "seed", *settings, *grid.final.columns[2:]]
+    assert list(results.history.columns) == ["config", "seed", *settings, *grid.history.columns[2:]]
+    # each run carries the settings it was trained with, so no chapter parses a config's name
+    by_config = results.final.drop_duplicates("config").set_index("config")[settings]
+    assert list(by_config.loc["a"]) == ["dense_relu → dropout → bn", 1, 0.5, 64]
+    assert by_config.loc["b", "rate"] == 0.2
+    assert by_config.loc["c", "rate"] == 0.0  # no Dropout layer: rate 0, whatever the Spec says
     assert results.final[["config", "seed"]].values.tolist() == [
         ["a", 0],
         ["a", 1],

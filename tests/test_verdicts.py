@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from casekit import evidence, stats, verdicts
@@ -118,3 +119,120 @@ def test_a_fragile_condition_that_cannot_change_the_verdict_does_not_make_it_fra
 def test_an_unknown_claim_is_an_error() -> None:
     with pytest.raises(ValueError, match=r"^unknown claim 'C9'; allowed: C1, C2, C3, C4, C5, C6$"):
         verdicts.decide("C9")
+
+
+# --- assess_*: the conditions measured from results frames ----------------------------------
+
+
+def _runs(values: dict[str, list[float]], column: str, **extra: dict[str, list[float]]) -> pd.DataFrame:
+    rows = []
+    for config, series in values.items():
+        for seed, value in enumerate(series):
+            row = {"config": config, "seed": seed, column: value}
+            for name, other in extra.items():
+                row[name] = other[config][seed]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _c2_frame(fix_gain: list[float], shift: list[float], fit: list[float]) -> pd.DataFrame:
+    n = len(shift)
+    return _runs(
+        {"ex1": [0.90] * n, "fix": [0.90 + g for g in fix_gain]},
+        "test_accuracy",
+        test_loss={"ex1": [0.3] * n, "fix": [0.3] * n},
+        shift={"ex1": shift, "fix": [1.0] * n},
+        training_fit={"ex1": fit, "fix": [1.0] * n},
+    )
+
+
+def test_assess_c2_partly_supported_when_only_the_inference_shift_is_real() -> None:
+    frame = _c2_frame(
+        [0.001, -0.001, 0.0, 0.002, -0.002], [2.3, 2.4, 2.5, 2.4, 2.3], [1.0, 1.01, 0.99, 1.0, 1.0]
+    )
+    assessed = verdicts.assess_c2(frame, example="ex1", fix="fix")
+    assert assessed.verdict == "partly supported" and assessed.verdict.part["strict"]
+    assert assessed.conditions["shift_above_one"] == "True"
+    assert assessed.conditions["symptom_seen"] == "False"  # the interval of the gain touches zero
+    assert assessed.conditions["stats_right_for_training"] == "True"
+
+
+def test_assess_c2_supported_when_symptom_shift_and_wrong_training_statistics_all_hold() -> None:
+    frame = _c2_frame(
+        [0.02, 0.021, 0.019, 0.02, 0.022], [2.3, 2.4, 2.5, 2.4, 2.3], [1.5, 1.6, 1.5, 1.55, 1.5]
+    )
+    assert verdicts.assess_c2(frame, example="ex1", fix="fix").verdict == "supported"
+
+
+def test_assess_c2_a_ratio_exactly_at_the_threshold_is_not_within_it() -> None:
+    # moving / dropout-on variance of exactly 0.9 on every seed: "above 0.9" does not hold
+    frame = _c2_frame([0.0] * 5, [2.0] * 5, [0.9] * 5)
+    assert (
+        verdicts.assess_c2(frame, example="ex1", fix="fix").conditions["stats_right_for_training"] == "False"
+    )
+
+
+def test_assess_with_one_seed_is_an_error_not_a_verdict() -> None:
+    frame = _c2_frame([0.01], [2.0], [1.0])
+    with pytest.raises(ValueError, match="needs >= 2 shared seed values; got 1"):
+        verdicts.assess_c2(frame, example="ex1", fix="fix")
+
+
+def test_assess_c4_counts_orderings_better_and_worse_than_example_2() -> None:
+    frame = _runs(
+        {
+            "ex2": [0.90, 0.91, 0.90, 0.91, 0.90],
+            "worse": [0.80, 0.81, 0.80, 0.81, 0.80],
+            "same": [0.90, 0.91, 0.90, 0.91, 0.90],
+        },
+        "test_accuracy",
+    )
+    assessed = verdicts.assess_c4(frame, example="ex2", others=["worse", "same"])
+    assert assessed.verdict == "partly supported"
+    assert (assessed.conditions["n_better"], assessed.conditions["n_worse"]) == ("0", "1")
+    assert assessed.conditions["some_ordering_worse"] == "True"
+    assert verdicts.assess_c4(frame, example="ex2", others=["worse"]).verdict == "supported"
+    with pytest.raises(ValueError, match="at least one other ordering"):
+        verdicts.assess_c4(frame, example="ex2", others=[])
+
+
+def test_assess_c5_selects_runs_by_their_rate_column() -> None:
+    seeds = range(5)
+    final = pd.DataFrame(
+        [
+            {"config": f"r{rate}", "seed": s, "rate": rate, "train_accuracy": train, "test_accuracy": test}
+            for rate, train, test in ((0.0, 0.99, 0.95), (0.2, 0.98, 0.95), (0.8, 0.90, 0.90))
+            for s in seeds
+        ]
+    )
+    final["train_accuracy"] += [0.001 * s for s in seeds] * 3
+    rises = pd.DataFrame(
+        [
+            {"config": f"r{rate}", "seed": s, "rate": rate, "rise": 0.05 + 0.01 * s}
+            for rate in (0.0, 0.2, 0.8)
+            for s in seeds
+        ]
+    )
+    assessed = verdicts.assess_c5(final, rises, high=0.8, low=0.2, reference=0.0)
+    assert assessed.verdict == "supported"
+    assert assessed.estimates["train_gap"].mean == pytest.approx(-0.09)
+    assert "rate 0.8 minus rate 0" in assessed.conditions["high_rate_underfits"].part["statistic"]
+
+
+def test_assess_c1_and_c3_are_exact() -> None:
+    assert verdicts.assess_c1(True, True).verdict == "refuted"
+    assert verdicts.assess_c1(True, False).verdict == "supported"
+    assert verdicts.assess_c3(0.0).verdict == "refuted" and not verdicts.assess_c3(0.0).verdict.fragile
+    assert verdicts.assess_c3(1e-7).verdict == "partly supported"
+
+
+def test_badges_are_one_class_per_verdict_and_a_fragile_mark() -> None:
+    assert 'class="casekit-badge casekit-partly-supported">partly supported<' in verdicts.badge(
+        "partly supported", False
+    )
+    assert "casekit-fragile" in verdicts.badge("supported", True)
+    assert "casekit-fragile" not in verdicts.badge("supported", False)
+    with pytest.raises(
+        ValueError, match=r"^unknown verdict 'maybe'; allowed: supported, partly supported, refuted$"
+    ):
+        verdicts.badge("maybe", False)

@@ -30,8 +30,13 @@ class Finding:
         return str(self.condition) == "True"
 
 
+#: Settings columns a run's history may carry (casekit.training.settings_of); kept per run.
+SETTINGS = ("placement", "depth", "rate", "width")
+
+
 def loss_rise(history: pd.DataFrame) -> pd.DataFrame:
-    """Per run: the best epoch, its test loss, the final test loss and the rise since."""
+    """Per run: the best epoch, its test loss, the final test loss and the rise since, with
+    the run's settings columns when the history has them."""
     rows = []
     for (config, seed), run in history.groupby(["config", "seed"], sort=False):
         best = run.iloc[int(run["val_loss"].to_numpy().argmin())]
@@ -40,6 +45,7 @@ def loss_rise(history: pd.DataFrame) -> pd.DataFrame:
             {
                 "config": config,
                 "seed": seed,
+                **{key: run[key].iloc[0] for key in SETTINGS if key in run},
                 "best_epoch": int(best["epoch"]),
                 "min_test_loss": float(best["val_loss"]),
                 "final_test_loss": float(final["val_loss"]),
@@ -49,20 +55,57 @@ def loss_rise(history: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def underfits(final: pd.DataFrame, config: str, reference: str, margin: float = 0.01) -> Finding:
+def _name(by: str, value: object) -> str:
+    return f"{by} {value:g}" if isinstance(value, float) else str(value)
+
+
+def underfits(
+    final: pd.DataFrame, config: object, reference: object, margin: float = 0.01, *, by: str = "config"
+) -> Finding:
     """Training accuracy below ``reference`` by more than ``margin`` and test accuracy below it
-    (paired by seed). The estimate returned is the training-accuracy difference."""
-    train = stats.paired_difference(final, "train_accuracy", config, reference)
-    test = stats.paired_difference(final, "test_accuracy", config, reference)
+    (paired by seed). Runs are selected by column ``by`` (``"config"``, or a setting such as
+    ``"rate"``). The estimate returned is the training-accuracy difference."""
+    train = stats.paired_difference(final, "train_accuracy", config, reference, by=by)
+    test = stats.paired_difference(final, "test_accuracy", config, reference, by=by)
     condition = evidence.all_of(
-        f"underfits: {config} minus {reference}, train and test accuracy",
+        f"underfits: {_name(by, config)} minus {_name(by, reference)}, train and test accuracy",
         evidence.below(train, -margin, "train accuracy difference"),
         evidence.below(test, 0.0, "test accuracy difference"),
     )
     return Finding(condition, train)
 
 
-def overfits(rises: pd.DataFrame, config: str, margin: float = 0.0) -> Finding:
+def overfits(rises: pd.DataFrame, config: object, margin: float = 0.0, *, by: str = "config") -> Finding:
     """Test loss at the last epoch above the run's best by more than ``margin``."""
-    estimate = stats.estimate(rises, "rise", config=config)
-    return Finding(evidence.above(estimate, margin, f"overfits: test-loss rise of {config}"), estimate)
+    part = rises[rises[by] == config]
+    if part.empty:
+        raise ValueError(f"no rows with {by} == {config!r}")
+    estimate = stats.mean_ci(part["rise"])
+    return Finding(
+        evidence.above(estimate, margin, f"overfits: test-loss rise of {_name(by, config)}"), estimate
+    )
+
+
+def by_rate(final: pd.DataFrame, rises: pd.DataFrame, reference: float) -> pd.DataFrame:
+    """Each rate of a sweep against both definitions, as a table of shown values: the
+    training-accuracy difference from the ``reference`` rate and whether the rate underfits,
+    the test-loss rise after the best epoch and whether it overfits (selected by the
+    ``rate`` column of :func:`casekit.training.run_replicated`'s results)."""
+    from casekit import report
+
+    rows = []
+    for rate in dict.fromkeys(final["rate"]):
+        under = None if rate == reference else underfits(final, rate, reference, by="rate")
+        over = overfits(rises, rate, by="rate")
+        rows.append(
+            {
+                "rate": rate,
+                f"train accuracy vs rate {reference:g}": "reference"
+                if under is None
+                else report.format_estimate(under.estimate, "train_accuracy", difference=True),
+                "underfits": "" if under is None else under.condition,
+                "test-loss rise": report.format_estimate(over.estimate, "test_loss"),
+                "overfits": over.condition,
+            }
+        )
+    return pd.DataFrame(rows).set_index("rate")

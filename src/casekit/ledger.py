@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from casekit import evidence
-from casekit.verdicts import VERDICTS, label
+from casekit.verdicts import VERDICTS, badge, label
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class Claim:
     quote: str
     chapter: str
     evidence: tuple[tuple[str, str, str], ...]  # (label, chapter, glue key)
+    #: The sections that hold the evidence: (link text, chapter, MyST label of the section).
+    sections: tuple[tuple[str, str, str], ...] = ()
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -49,6 +51,7 @@ CLAIMS: tuple[Claim, ...] = (
             ("weights bit-identical after predict", "02-ordering", "c1_weights"),
             ("mean(y) / mean(x) in training mode", "02-ordering", "c1_mean_ratio"),
         ),
+        (("what Keras Dropout does", "02-ordering", "c1-evidence"),),
     ),
     Claim(
         "C2",
@@ -64,6 +67,12 @@ CLAIMS: tuple[Claim, ...] = (
             ("shift, 3 blocks at the highest rate", "01-dropout-before-batchnorm", "shift_high_deep"),
             ("accuracy gained by re-estimation there", "01-dropout-before-batchnorm", "cost_high_deep"),
         ),
+        (
+            ("outcome", "01-dropout-before-batchnorm", "c2-outcome"),
+            ("mechanism", "01-dropout-before-batchnorm", "c2-mechanism"),
+            ("remedy", "01-dropout-before-batchnorm", "c2-remedy"),
+            ("dose", "01-dropout-before-batchnorm", "c2-dose"),
+        ),
     ),
     Claim(
         "C3",
@@ -76,6 +85,7 @@ CLAIMS: tuple[Claim, ...] = (
             ("GELU: max |before - after|", "02-ordering", "c3_gelu"),
             ("same-seed training gap, Example 2 vs BN-ReLU-Dropout", "02-ordering", "same_gap_example2"),
         ),
+        (("before or after the activation", "02-ordering", "c3-evidence"),),
     ),
     Claim(
         "C4",
@@ -88,6 +98,10 @@ CLAIMS: tuple[Claim, ...] = (
             ("orderings detectably worse than Example 2", "02-ordering", "n_worse"),
             ("Example 2 vs the best ordering", "02-ordering", "ex2_vs_best"),
         ),
+        (
+            ("every ordering", "02-ordering", "c4-evidence"),
+            ("orderings that are the same function", "02-ordering", "c4-same-function"),
+        ),
     ),
     Claim(
         "C5",
@@ -99,6 +113,11 @@ CLAIMS: tuple[Claim, ...] = (
             ("rate 0.2 test-loss rise after best epoch", "03-dropout-rate", "low_rise"),
             ("rate 0.8 vs rate 0.2, test accuracy", "03-dropout-rate", "high_vs_low_test"),
             ("best rate by test accuracy", "03-dropout-rate", "best_rate"),
+        ),
+        (
+            ("definitions", "03-dropout-rate", "c5-definitions"),
+            ("each half of the claim", "03-dropout-rate", "c5-halves"),
+            ("fixed width or fixed units", "03-dropout-rate", "c5-width"),
         ),
     ),
     Claim(
@@ -116,6 +135,12 @@ CLAIMS: tuple[Claim, ...] = (
             ),
             ("accuracy gained by re-estimation, 3 blocks", "01-dropout-before-batchnorm", "cost_high_deep"),
             ("best minus worst of the six orderings", "02-ordering", "spread"),
+        ),
+        (
+            ("training/inference checks", "00-why-dropout-seems-broken", "title-checks"),
+            ("placement at the article's settings", "01-dropout-before-batchnorm", "c2-outcome"),
+            ("placement at high dose", "01-dropout-before-batchnorm", "c2-dose"),
+            ("every ordering", "02-ordering", "c4-evidence"),
         ),
     ),
 )
@@ -227,7 +252,45 @@ def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) 
                 "distance_se": distance,
                 "decided_by": None if record is None else record.part["statistic"],
                 "chapter": claim.chapter,
+                "sections": [
+                    {"title": title, "chapter": chapter, "label": target}
+                    for title, chapter, target in claim.sections
+                ],
                 "evidence": evidence_items,
             }
         )
     return records
+
+
+def markdown_table(records: list[dict[str, Any]]) -> str:
+    """The ledger's claim table in MyST Markdown: each verdict as its badge
+    (:func:`casekit.verdicts.badge`) and each claim linked to the sections holding its evidence
+    (``{ref}`` roles, so the book build fails on a link that points nowhere)."""
+    lines = ["| claim | verdict | distance from threshold (SE) | evidence |", "|---|---|---|---|"]
+    for r in records:
+        distance = "exact" if r["distance_se"] is None else f"{r['distance_se']:.1f}"
+        links = ", ".join(f"{{ref}}`{s['title']} <{s['label']}>`" for s in r["sections"])
+        lines.append(f"| {r['id']} | {badge(r['verdict'], r['fragile'])} | {distance} | {links} |")
+    return "\n".join(lines)
+
+
+class Markdown:
+    """A display object with MyST Markdown (rendered by the book) and plain text (a terminal)."""
+
+    def __init__(self, text: str, plain: str) -> None:
+        self.text, self.plain = text, plain
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/markdown": self.text, "text/plain": self.plain}
+
+
+def decision(record: dict[str, Any]) -> evidence.Decided:
+    """A ledger record's verdict as a recorded decision (glued as a badge on the ledger page)."""
+    distance = record["distance_se"]
+    return evidence.decided(
+        record["verdict"],
+        record["decided_by"] or f"verdict on {record['id']}",
+        float("inf") if distance is None else float(distance),
+        record["fragile"],
+        strict=True,
+    )

@@ -1,4 +1,11 @@
-"""Static figures for the chapters. Every helper takes ``ax=`` and returns the Axes."""
+"""Static figures for the chapters. Every helper takes ``ax=`` and returns the Axes.
+
+Chapters create figures with :func:`subplots`, which applies :data:`STYLE`: figures are
+drawn :data:`WIDTH` inches wide at :data:`DPI` with no text smaller than
+:data:`MIN_FONT_PT`, so that at the book's column width (where a figure is shown at no
+more than its natural size) every label reads at 9 pt or more. The browser test checks
+the displayed scale against :func:`min_displayed_pt`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,37 @@ import numpy as np
 import pandas as pd
 
 from casekit import stats
+
+#: Figure width in inches and resolution: natural width WIDTH * DPI pixels.
+WIDTH = 7.5
+DPI = 100
+#: The smallest text in a figure, in points at natural size (ticks and legends included).
+MIN_FONT_PT = 11.0
+STYLE: dict[str, Any] = {
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "font.size": MIN_FONT_PT,
+    "axes.titlesize": MIN_FONT_PT,
+    "axes.labelsize": MIN_FONT_PT,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
+    "figure.titlesize": MIN_FONT_PT,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, height: float = 3.2, **kwargs: Any) -> tuple[Any, Any]:
+    """``plt.subplots`` at the book's width and style: ``height`` inches per row."""
+    plt.rcParams.update(STYLE)  # type: ignore[arg-type]  # the stubs want literal keys
+    return plt.subplots(nrows, ncols, figsize=(WIDTH, height * nrows), layout="constrained", **kwargs)
+
+
+def min_displayed_pt(displayed_px: float, natural_px: float) -> float:
+    """The smallest figure text in points when an image of ``natural_px`` width is shown
+    ``displayed_px`` wide (CSS pixels: 96 per inch, 72 points per inch)."""
+    return MIN_FONT_PT * DPI / 72 * (displayed_px / natural_px) * 72 / 96
 
 
 def _axes(ax: Any | None) -> Any:
@@ -37,7 +75,7 @@ def learning_curves(
         ax.fill_between(summary["epoch"], mean - half, mean + half, color=line.get_color(), alpha=0.2)
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric.replace("val_", "test ").replace("_", " ") + (" (%)" if percent else ""))
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(frameon=False)
     return ax
 
 
@@ -77,19 +115,37 @@ def variance_scatter(units: pd.DataFrame, *, ax: Any | None = None, label: str |
     ax.set_yscale("log")
     ax.set_xlabel("variance of BN input at inference")
     ax.set_ylabel("BN moving variance")
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(frameon=False)
     return ax
 
 
-def measured_vs_predicted(units: pd.DataFrame, *, ax: Any | None = None) -> Any:
-    """Measured shift ratio against the closed-form prediction per unit, with y = x."""
+def measured_vs_predicted(units: pd.DataFrame, *, ax: Any | None = None, quantile: float = 0.99) -> Any:
+    """Measured shift ratio against the closed-form prediction per unit, with y = x.
+
+    The axes cover the bulk of the units (up to the ``quantile`` of either ratio); units
+    beyond are drawn as arrows on the edge and counted in the corner, so one extreme unit
+    cannot squeeze the rest.
+    """
     ax = _axes(ax)
     valid = units.dropna(subset=["shift", "predicted_shift"])
-    ax.scatter(valid["predicted_shift"], valid["shift"], s=6, alpha=0.5)
-    low, high = float(valid["predicted_shift"].min()), float(valid["predicted_shift"].max())
-    ax.plot([low, high], [low, high], color="black", linewidth=1)
+    x, y = valid["predicted_shift"].to_numpy(), valid["shift"].to_numpy()
+    top = float(max(np.quantile(x, quantile), np.quantile(y, quantile))) * 1.05
+    bottom = float(min(x.min(), y.min(), 1.0)) * 0.95
+    inside = (x <= top) & (y <= top)
+    ax.scatter(x[inside], y[inside], s=6, alpha=0.5)
+    if (~inside).any():
+        ax.scatter(np.minimum(x[~inside], top), np.minimum(y[~inside], top), marker="^", color="C3", s=24)
+        ax.annotate(
+            f"{int((~inside).sum())} of {len(x)} units beyond the axes (red, on the edge)",
+            xy=(0.02, 0.98),
+            xycoords="axes fraction",
+            va="top",
+        )
+    ax.plot([bottom, top], [bottom, top], color="black", linewidth=1)
+    ax.set_xlim(bottom, top * 1.02)
+    ax.set_ylim(bottom, top * 1.02)
     ax.set_xlabel("predicted shift (closed form)")
-    ax.set_ylabel("measured shift (moving / inference variance)")
+    ax.set_ylabel("measured shift")
     return ax
 
 
@@ -117,5 +173,5 @@ def interval_lines(
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(column.replace("_", " "))
     if by:
-        ax.legend(frameon=False, fontsize="small")
+        ax.legend(frameon=False)
     return ax

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from casekit import evidence, stats
+from casekit import evidence, stats, verdicts
 
 #: Metric columns that are fractions shown as percentages.
 PERCENT_SUFFIX = "accuracy"
@@ -99,22 +99,24 @@ def ci_table(
     summary: pd.DataFrame,
     columns: Sequence[str],
     *,
-    label: str = "config",
+    label: str | Sequence[str] = "config",
     names: Mapping[str, str] | None = None,
     differences: Sequence[str] = (),
 ) -> evidence.Table:
     """A display table of ``mean ± 95% CI`` from :func:`casekit.stats.summarize` output.
 
-    ``names`` renames columns for display; ``differences`` lists columns that hold
+    ``label`` names the column (or columns, such as ``["depth", "rate"]``) that identify a
+    row; ``names`` renames columns for display; ``differences`` lists columns that hold
     differences (accuracy differences then read in percentage points).
     """
-    table = pd.DataFrame({label: summary[label]})
+    keys = [label] if isinstance(label, str) else list(label)
+    table = summary[keys].copy()
     for column in columns:
         table[(names or {}).get(column, column)] = [
             format_estimate(stats.Estimate(m, h, int(n)), column, difference=column in differences)
             for m, h, n in zip(summary[f"{column}_mean"], summary[f"{column}_ci"], summary["n"], strict=True)
         ]
-    return evidence.Table(table.set_index(label))
+    return evidence.Table(table.set_index(keys if len(keys) > 1 else keys[0]))
 
 
 def table(frame: pd.DataFrame) -> evidence.Table:
@@ -145,6 +147,13 @@ def glue(name: str, value: object) -> None:
 
     if isinstance(value, evidence.Shown | evidence.Decided | evidence.Text):
         bundle = evidence.glue_bundle(value)
+        if (
+            isinstance(value, evidence.Decided)
+            and value.part.get("strict")
+            and str(value) in verdicts.VERDICTS
+        ):
+            # a verdict: {glue}`name` shows it as a badge, {glue:text}`name` as words
+            bundle["text/html"] = verdicts.badge(str(value), value.fragile)
     else:
         if isinstance(value, float):
             raise TypeError(f"glue {name!r}: a bare float; glue a casekit.report value instead")

@@ -105,8 +105,8 @@ def estimate(frame: pd.DataFrame, column: str, confidence: float = 0.95, **where
 def paired_difference(
     frame: pd.DataFrame,
     column: str,
-    a: str,
-    b: str,
+    a: object,
+    b: object,
     *,
     by: str = "config",
     pair_on: str = "seed",

@@ -172,6 +172,19 @@ def run_grid(
     )
 
 
+def settings_of(spec: Any) -> dict[str, Any]:
+    """The settings of a :class:`casekit.models.Spec` as result columns: the placement as
+    text (``"dense_relu → dropout → bn"``), its depth (hidden Dense layers), the dropout
+    rate (0 for a placement without Dropout) and the hidden width."""
+    placement = tuple(spec.placement)
+    return {
+        "placement": " → ".join(placement),
+        "depth": sum(name.startswith("dense") for name in placement),
+        "rate": float(spec.rate) if any(n.startswith("dropout") for n in placement) else 0.0,
+        "width": int(spec.width),
+    }
+
+
 def run_replicated(
     configs: Mapping[str, Any],
     dataset: Dataset,
@@ -186,7 +199,10 @@ def run_replicated(
 
     Configs that share a placement and width train together in one wide model
     (:mod:`casekit.replicas`), every seed a replica; results have the same columns as
-    :func:`run_grid`. Within a wide model all replicas see the same batch order.
+    :func:`run_grid`, plus the settings each run was trained with (:func:`settings_of`):
+    ``placement``, ``depth``, ``rate`` and ``width``, so a chapter selects and groups runs
+    by their settings, never by parsing a config's name. Within a wide model all replicas
+    see the same batch order.
     """
     from casekit import replicas
 
@@ -212,7 +228,12 @@ def run_replicated(
         metrics = replicas.evaluate(wide, dataset)
         for index, ((config, seed), history) in enumerate(zip(keys, frames, strict=True)):
             histories[(config, seed)] = history
-            row: dict[str, Any] = {"config": config, "seed": seed, **metrics[index]}
+            row: dict[str, Any] = {
+                "config": config,
+                "seed": seed,
+                **settings_of(configs[config]),
+                **metrics[index],
+            }
             _add_probe(row, tables, probe(replicas.member(wide, index), dataset) if probe else {})
             rows[(config, seed)] = row
             tracker.step(f"{config}, seed {seed}")
@@ -220,6 +241,8 @@ def run_replicated(
     history_frames = []
     for config, seed in order:
         frame = histories[(config, seed)].copy()
+        for position, (key, value) in enumerate(settings_of(configs[config]).items()):
+            frame.insert(position, key, value)
         frame.insert(0, "seed", seed)
         frame.insert(0, "config", config)
         history_frames.append(frame)

@@ -11,9 +11,12 @@ fragile verdict as such ("supported (fragile)").
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
-from casekit import evidence
+import pandas as pd
+
+from casekit import evidence, stats
 
 VERDICTS = ("supported", "partly supported", "refuted")
 
@@ -110,3 +113,126 @@ def decide(claim: str, **conditions: evidence.Decided | bool) -> evidence.Decide
 def label(verdict: str, fragile: bool) -> str:
     """The verdict as the ledger shows it: ``"supported (fragile)"`` when it is fragile."""
     return f"{verdict} (fragile)" if fragile else verdict
+
+
+def badge(verdict: str, fragile: bool) -> str:
+    """The verdict as an HTML badge, the same on every page (styled by the book's
+    ``casekit.css``): one colour per verdict, and a second badge for fragile."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"unknown verdict {verdict!r}; allowed: {', '.join(VERDICTS)}")
+    css = verdict.replace(" ", "-")
+    html = f'<span class="casekit-badge casekit-{css}">{verdict}</span>'
+    if fragile:
+        html += (
+            ' <span class="casekit-badge casekit-fragile" title="the deciding statistic lies within '
+            'the cross-machine band of its threshold">fragile</span>'
+        )
+    return html
+
+
+# --- Conditions measured from results -------------------------------------------------------
+#
+# Each ``assess_*`` function takes a chapter's tidy results (``casekit.training.Results.final``
+# and friends), computes the conditions its claim's rule takes, and returns them with the
+# verdict, so a chapter makes one call and glues what it returns.
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A claim's verdict with the conditions it was decided from, and the estimates behind them."""
+
+    claim: str
+    verdict: evidence.Decided
+    conditions: dict[str, evidence.Decided]
+    estimates: dict[str, stats.Estimate] = field(default_factory=dict)
+
+
+def _assess(claim: str, conditions: dict[str, evidence.Decided], **estimates: stats.Estimate) -> Assessment:
+    return Assessment(claim, decide(claim, **conditions), conditions, estimates)
+
+
+def assess_c1(inference_is_identity: bool, weights_unchanged_by_predict: bool) -> Assessment:
+    """C1 from two exact checks on the real layer: ``training=False`` returns its input, and
+    ``predict`` leaves every weight bit-identical."""
+    never = inference_is_identity and weights_unchanged_by_predict
+    holds = evidence.condition(never, "inference is the identity and predict leaves weights unchanged")
+    return _assess("C1", {"weights_never_scaled": holds})
+
+
+def assess_c2(final: pd.DataFrame, *, example: str, fix: str) -> Assessment:
+    """C2 from chapter 1's runs (``final`` with the probe columns of
+    :func:`casekit.probes.shift_and_reestimate`): ``example`` is Example 1's config, ``fix``
+    the reordered model's.
+
+    - symptom: the fix beats Example 1, test accuracy up or test loss down, paired by seed;
+    - shift: Example 1's moving / inference variance ratio lies above 1;
+    - right for training: its moving / dropout-on variance ratio lies within 10% of 1.
+    """
+    accuracy = stats.paired_difference(final, "test_accuracy", fix, example)
+    loss = stats.paired_difference(final, "test_loss", fix, example)
+    shift = stats.estimate(final, "shift", config=example)
+    fit = stats.estimate(final, "training_fit", config=example)
+    conditions = {
+        "symptom_seen": evidence.any_of(
+            "the fix beats Example 1 (test accuracy up or test loss down, paired by seed)",
+            evidence.above(accuracy, 0.0, "fix minus Example 1, test accuracy"),
+            evidence.below(loss, 0.0, "fix minus Example 1, test loss"),
+        ),
+        "shift_above_one": evidence.above(shift, 1.0, "Example 1: moving / inference variance above 1"),
+        "stats_right_for_training": evidence.all_of(
+            "moving / dropout-on variance within 10% of 1",
+            evidence.above(fit, 0.9, "moving / dropout-on variance above 0.9"),
+            evidence.below(fit, 1.1, "moving / dropout-on variance below 1.1"),
+        ),
+    }
+    return _assess("C2", conditions, accuracy_gap=accuracy, loss_gap=loss, shift=shift, training_fit=fit)
+
+
+def assess_c3(relu_max_difference: float) -> Assessment:
+    """C3 from the largest |f(m*z) - m*f(z)| for ReLU with one real mask: zero means the two
+    orders are the same function."""
+    same = evidence.condition(relu_max_difference == 0, "ReLU: max |f(m*z) - m*f(z)| is zero")
+    return _assess("C3", {"relu_orders_identical": same})
+
+
+def assess_c4(final: pd.DataFrame, *, example: str, others: Sequence[str]) -> Assessment:
+    """C4 from chapter 2's runs: each ordering in ``others`` against ``example`` (Example 2),
+    test accuracy paired by seed. Conditions ``better:<name>`` and ``worse:<name>`` hold when
+    the paired 95% interval lies above or below zero."""
+    if not others:
+        raise ValueError("assess_c4 needs at least one other ordering")
+    better, worse = {}, {}
+    for name in others:
+        gap = stats.paired_difference(final, "test_accuracy", name, example)
+        better[name] = evidence.above(gap, 0.0, f"{name} minus Example 2, test accuracy")
+        worse[name] = evidence.below(gap, 0.0, f"{name} minus Example 2, test accuracy")
+    some_better = evidence.any_of("some ordering detectably better than Example 2", *better.values())
+    every_worse = evidence.all_of("every ordering detectably worse than Example 2", *worse.values())
+    verdict = decide("C4", some_ordering_better=some_better, every_ordering_worse=every_worse)
+    conditions = {
+        "some_ordering_better": some_better,
+        "some_ordering_worse": evidence.any_of(
+            "some ordering detectably worse than Example 2", *worse.values()
+        ),
+        "every_ordering_worse": every_worse,
+        "n_better": evidence.combine(
+            str(sum(c == "True" for c in better.values())), "orderings better", better.values()
+        ),
+        "n_worse": evidence.combine(
+            str(sum(c == "True" for c in worse.values())), "orderings worse", worse.values()
+        ),
+    }
+    return Assessment("C4", verdict, conditions)
+
+
+def assess_c5(
+    final: pd.DataFrame, rises: pd.DataFrame, *, high: float, low: float, reference: float
+) -> Assessment:
+    """C5 from chapter 3's sweep, by the ``rate`` column: rate ``high`` underfits and rate
+    ``low`` overfits against the rate ``reference`` model (:mod:`casekit.fitting`'s definitions)."""
+    from casekit import fitting
+
+    under = fitting.underfits(final, high, reference, by="rate")
+    over = fitting.overfits(rises, low, by="rate")
+    conditions = {"high_rate_underfits": under.condition, "low_rate_overfits": over.condition}
+    return _assess("C5", conditions, train_gap=under.estimate, rise=over.estimate)

@@ -183,3 +183,14 @@ def test_results_are_selected_by_their_settings_not_by_parsing_labels(path: Path
     for cell in _cells(path):
         source = "".join(cell["source"])
         assert "removeprefix(" not in source and ".str.split" not in source and ".str.extract" not in source
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_cell_prints_a_stray_object_repr(path: Path) -> None:
+    """A figure cell ends in a statement, not in ``ax.set_title(...)``'s ``Text(...)`` repr."""
+    for index, cell in enumerate(_cells(path)):
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("data", {}).get("text/plain", ""))
+            assert not text.startswith(("Text(", "[Text(", "<matplotlib", "[<matplotlib", "(np.float")), (
+                f"{path.name} cell {index} shows {text[:40]!r}"
+            )

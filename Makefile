@@ -82,6 +82,6 @@ clean:
 ## lock: recompile requirements.lock (hashes) from pyproject.toml, keeping existing pins
 ## unless a range excludes them; `pip-compile --upgrade` moves them on purpose
 lock: $(STAMP)
-	$(BIN)/pip-compile --quiet --generate-hashes --extra book --extra test --allow-unsafe --strip-extras \
+	$(BIN)/pip-compile --quiet --generate-hashes --extra book --extra test --extra jax --allow-unsafe --strip-extras \
 	  --no-emit-find-links --no-emit-index-url --output-file requirements.lock pyproject.toml
 	$(BIN)/python -m casekit.lockfile .

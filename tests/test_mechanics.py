@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from casekit import mechanics, models
+from casekit import _runtime, data, mechanics, models
 
 
 def _positive(shape: tuple[int, ...] = (200, 50)) -> np.ndarray:
@@ -41,3 +43,38 @@ def test_relu_commutes_with_dropout_and_sigmoid_does_not() -> None:
     assert mechanics.order_difference("relu", mask, z) == 0.0
     assert mechanics.order_difference("sigmoid", mask, z) > 0.1
     assert mechanics.order_difference("tanh", mask, z) > 0.01
+
+
+class _Subclassed:
+    """A subclassed model whose ``call`` has no ``training`` argument (built lazily)."""
+
+    def __new__(cls) -> Any:
+        keras = _runtime.keras_module()
+
+        class Net(keras.Model):  # type: ignore[name-defined]  # keras is typed Any
+            def __init__(self) -> None:
+                super().__init__()
+                self.hidden = keras.layers.Dense(16, activation="relu")
+                self.dropout = keras.layers.Dropout(0.5)
+                self.head = keras.layers.Dense(10, activation="softmax")
+
+            def call(self, inputs: Any) -> Any:
+                return self.head(self.dropout(self.hidden(inputs)))
+
+        return Net()
+
+
+def test_custom_loop_without_training_leaves_dropout_off(tiny: data.Dataset) -> None:
+    x, y = tiny.x_train[:256], tiny.y_train[:256]
+
+    def same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+        return all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
+
+    def loop(training: bool | None, make: Any = lambda: models.example_2(0.5)) -> list[np.ndarray]:
+        return mechanics.custom_loop(make, x, y, training)
+
+    omitted, off, on = loop(None), loop(False), loop(True)
+    assert same(omitted, off) and not same(omitted, on)
+    assert same(on, loop(True))  # seeded: the same masks again
+    # Keras 3 passes the outer training flag to the layers of a call without that argument
+    assert not same(loop(True, _Subclassed), loop(False, _Subclassed))

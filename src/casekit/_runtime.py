@@ -24,6 +24,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+#: The Keras backends casekit runs on. TensorFlow writes the stored outputs.
+BACKENDS = ("tensorflow", "jax")
+
+
+def check_backend(name: str) -> str:
+    """``name`` if it is a supported backend that is installed; otherwise a one-line error."""
+    import importlib.util
+
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; allowed: {', '.join(BACKENDS)}")
+    if importlib.util.find_spec(name) is None:
+        raise ValueError(
+            f"backend {name!r} is not installed in this environment; install it "
+            f"(pip install 'casekit[{name}]') or choose another of: {', '.join(BACKENDS)}"
+        )
+    return name
+
 
 @contextlib.contextmanager
 def _stderr_fd_silenced() -> Iterator[None]:
@@ -51,8 +68,13 @@ def keras_module() -> Any:
     import sys
 
     if "keras" not in sys.modules:
+        import importlib.util
+
         with _stderr_fd_silenced():
-            if os.environ.get("KERAS_BACKEND") == "tensorflow":
+            # On every backend Keras imports TensorFlow lazily when it is installed (its
+            # serialization checks for tf.TensorShape); import it here, where its start-up
+            # lines are hidden, rather than in the middle of a chapter's cell.
+            if importlib.util.find_spec("tensorflow") is not None:
                 import tensorflow  # noqa: F401
             import keras
     import keras
@@ -70,7 +92,9 @@ def enable_determinism(seed: int) -> None:
     """Seed Python, NumPy and the backend, and make TensorFlow ops deterministic.
 
     Keras has no public switch for op determinism, so this is the one place casekit
-    calls ``tf.config`` directly.
+    calls ``tf.config`` directly. On JAX, Keras draws every random number from seed
+    generators whose state lives in the model's variables, and XLA's CPU kernels are
+    deterministic, so seeding is all it takes (``tests/test_backends.py`` checks both).
     """
     keras = keras_module()
     keras.utils.set_random_seed(seed)

@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
         help="after a successful run, replace the stored chapter (default profile only)",
     )
     run.add_argument("--no-progress", action="store_true", help="hide papermill's per-cell progress bar")
+    run.add_argument(
+        "--backend",
+        help="the Keras backend: tensorflow (default; it writes the stored outputs) or jax; "
+        "output goes to build/executed-<backend>/ for jax",
+    )
 
     build = commands.add_parser("build", help="render the HTML book with Jupyter Book (no execution)")
     build.add_argument(
@@ -132,7 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 overrides["profile"] = args.profile
             chapters = pipeline.select(project, args.only)
             timings = pipeline.execute(
-                project, chapters, overrides, update=args.update, progress=not args.no_progress
+                project,
+                chapters,
+                overrides,
+                update=args.update,
+                progress=not args.no_progress,
+                backend=args.backend,
             )
             total = sum(seconds for _, seconds in timings)
             print(f"{len(timings)} chapter(s) executed in {total:.0f} s")

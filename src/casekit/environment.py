@@ -41,10 +41,11 @@ def device() -> str:
     return "CPU"
 
 
-def versions() -> dict[str, str]:
-    """Python (major.minor) and the pinned libraries that decide the numbers."""
+def versions(backend: str = "tensorflow") -> dict[str, str]:
+    """Python (major.minor) and the pinned libraries that decide the numbers (JAX's too
+    when it is the backend)."""
     found = {"python": ".".join(platform.python_version_tuple()[:2])}
-    for name in LIBRARIES:
+    for name in LIBRARIES + (("jax", "jaxlib") if backend == "jax" else ()):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -54,6 +55,6 @@ def versions() -> dict[str, str]:
 
 def summary() -> str:
     """One line: device, backend and versions."""
-    keras = keras_module()
-    parts = [f"{name} {version}" for name, version in versions().items()]
-    return f"Device: {device()} | backend: {keras.backend.backend()} | " + " | ".join(parts)
+    backend = keras_module().backend.backend()
+    parts = [f"{name} {version}" for name, version in versions(backend).items()]
+    return f"Device: {device()} | backend: {backend} | " + " | ".join(parts)

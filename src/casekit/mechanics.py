@@ -72,3 +72,78 @@ def order_difference(activation: str, mask: np.ndarray, z: np.ndarray) -> float:
     before = np.asarray(f(mask * z))
     after = mask * np.asarray(f(z))
     return float(np.abs(before - after).max())
+
+
+def custom_loop(
+    make_model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    training: bool | None,
+    *,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    """Train a fresh model for one pass over ``x`` with a hand-written loop; its final weights.
+
+    Each step calls the model as a hand-written loop would: ``model(x)`` when ``training``
+    is ``None`` (the argument omitted), else ``model(x, training=training)``, then applies
+    Adam to the gradient of the categorical cross-entropy. On TensorFlow the loop uses
+    ``tf.GradientTape``; on JAX, the model called under ``keras.StatelessScope`` inside
+    ``jax.value_and_grad`` (what ``stateless_call`` does, as in the Keras guide to custom
+    training loops on JAX). Both are the loop a reader writes, and both leave Dropout off
+    when ``training`` is omitted.
+    """
+    keras = keras_module()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model, optimizer = make_model(), keras.optimizers.Adam()
+    loss_fn = keras.losses.CategoricalCrossentropy()
+    flag = {} if training is None else {"training": training}
+    batches = [(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    if keras.backend.backend() == "jax":
+        return _jax_loop(model, optimizer, loss_fn, flag, batches)
+    import tensorflow as tf
+
+    for x_batch, y_batch in batches:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y_batch, model(x_batch, **flag))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+    return [np.array(w) for w in model.get_weights()]
+
+
+def _jax_loop(
+    model: Any, optimizer: Any, loss_fn: Any, flag: dict[str, bool], batches: list[Any]
+) -> list[np.ndarray]:
+    import jax
+
+    model(batches[0][0][:1])  # creates every variable (subclassed models too); inference draws nothing
+    optimizer.build(model.trainable_variables)
+
+    keras = keras_module()
+
+    def loss_of(trainable: Any, non_trainable: Any, x_batch: Any, y_batch: Any) -> Any:
+        # model(x, ...) itself, as in a TensorFlow loop (stateless_call would hand ``training``
+        # to ``call`` directly, which a subclassed model without that argument rejects)
+        mapping = [
+            *zip(model.trainable_variables, trainable, strict=True),
+            *zip(model.non_trainable_variables, non_trainable, strict=True),
+        ]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            predictions = model(x_batch, **flag)
+        updated = [scope.get_current_value(v) for v in model.non_trainable_variables]
+        new = [old if u is None else u for old, u in zip(non_trainable, updated, strict=True)]
+        return loss_fn(y_batch, predictions), new
+
+    gradient_of = jax.value_and_grad(loss_of, has_aux=True)
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+    state = [v.value for v in optimizer.variables]
+    for x_batch, y_batch in batches:
+        (_, non_trainable), gradients = gradient_of(trainable, non_trainable, x_batch, y_batch)
+        trainable, state = optimizer.stateless_apply(state, gradients, trainable)
+    for variable, value in zip(model.trainable_variables, trainable, strict=True):
+        variable.assign(value)
+    for variable, value in zip(model.non_trainable_variables, non_trainable, strict=True):
+        variable.assign(value)
+    return [np.array(w) for w in model.get_weights()]

@@ -142,26 +142,38 @@ def execute(
     *,
     update: bool = False,
     progress: bool = True,
+    backend: str | None = None,
 ) -> list[tuple[str, float]]:
     """Run each chapter into ``build/executed``; with ``update``, replace the stored copy.
 
+    ``backend`` is the Keras backend the kernels use (default: ``KERAS_BACKEND``, else
+    TensorFlow); a backend other than TensorFlow writes to ``build/executed-<backend>/``
+    and cannot ``update`` the stored chapters, whose outputs come from TensorFlow.
     Ctrl-C stops the running chapter and its kernel and raises ``KeyboardInterrupt``; the
     stored chapters are then untouched.
     """
+    from casekit import _runtime
+
     if update and overrides:
         raise UsageError(
             "--update stores the default-profile outputs only; drop --profile/-p "
             f"(got {', '.join(overrides)})"
         )
+    backend = _runtime.check_backend(backend or os.environ.get("KERAS_BACKEND") or "tensorflow")
+    if update and backend != "tensorflow":
+        raise UsageError(f"--update stores TensorFlow outputs only; got backend {backend!r}")
     preflight(chapters, overrides)
-    project.executed.mkdir(parents=True, exist_ok=True)
+    executed = (
+        project.executed if backend == "tensorflow" else project.executed.with_name(f"executed-{backend}")
+    )
+    executed.mkdir(parents=True, exist_ok=True)
     timings = []
     for index, notebook in enumerate(chapters, 1):
-        target = project.executed / notebook.name
+        target = executed / notebook.name
         label = f"[{index}/{len(chapters)}] {notebook.name}"
         print(f"{label}: executing{' with ' + repr(dict(overrides)) if overrides else ''}", flush=True)
         started = time.perf_counter()
-        _execute_one(notebook, target, overrides, progress=progress, cwd=project.chapters)
+        _execute_one(notebook, target, overrides, progress=progress, cwd=project.chapters, backend=backend)
         elapsed = time.perf_counter() - started
         timings.append((notebook.name, elapsed))
         print(f"{label}: done in {elapsed:.0f} s -> {target.relative_to(project.root)}", flush=True)
@@ -208,7 +220,13 @@ def _kill_tree(pid: int) -> None:
 
 
 def _execute_one(
-    notebook: Path, target: Path, overrides: Mapping[str, Any], *, progress: bool, cwd: Path
+    notebook: Path,
+    target: Path,
+    overrides: Mapping[str, Any],
+    *,
+    progress: bool,
+    cwd: Path,
+    backend: str = "tensorflow",
 ) -> None:
     """Execute one chapter with papermill in a child process in its own session."""
     import tempfile
@@ -230,7 +248,9 @@ def _execute_one(
             encoding="utf-8",
         )
         child = subprocess.Popen(
-            [sys.executable, "-m", "casekit._child", str(request)], start_new_session=True
+            [sys.executable, "-m", "casekit._child", str(request)],
+            start_new_session=True,
+            env={**os.environ, "KERAS_BACKEND": backend},  # the kernel inherits it
         )
         try:
             status = child.wait()

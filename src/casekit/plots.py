@@ -135,11 +135,13 @@ def measured_vs_predicted(units: pd.DataFrame, *, ax: Any | None = None, quantil
     ax.scatter(x[inside], y[inside], s=6, alpha=0.5)
     if (~inside).any():
         ax.scatter(np.minimum(x[~inside], top), np.minimum(y[~inside], top), marker="^", color="C3", s=24)
-        ax.annotate(
-            f"{int((~inside).sum())} of {len(x)} units beyond the axes (red, on the edge)",
-            xy=(0.02, 0.98),
-            xycoords="axes fraction",
-            va="top",
+        ax.text(  # lower right: below the diagonal, where few units lie
+            0.97,
+            0.03,
+            f"{int((~inside).sum())} of {len(x)} units\nbeyond the axes\n(red, on the edge)",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
         )
     ax.plot([bottom, top], [bottom, top], color="black", linewidth=1)
     ax.set_xlim(bottom, top * 1.02)

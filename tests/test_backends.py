@@ -1,0 +1,97 @@
+"""casekit on both Keras backends: TensorFlow (the stored outputs) and JAX.
+
+The backend is chosen by ``KERAS_BACKEND`` or ``casekit run --backend``; an unknown or
+uninstalled one is a one-line error before any kernel starts. On JAX, seeded runs are
+bit-identical and the replica fast path follows the single runs, as on TensorFlow, and
+every chapter runs at the smoke profile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from casekit import _runtime, ledger, verdicts
+
+ROOT = Path(__file__).resolve().parents[1]
+CASEKIT = [sys.executable, "-m", "casekit.cli"]
+
+
+def _casekit(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CASEKIT, *args], cwd=ROOT, capture_output=True, text=True, env={**os.environ, **env}, timeout=900
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--backend", "torch"], {}, "casekit: error: unknown backend 'torch'; allowed: tensorflow, jax\n"),
+        ([], {"KERAS_BACKEND": "cntk"}, "casekit: error: unknown backend 'cntk'; allowed: tensorflow, jax\n"),
+        (
+            ["--backend", "jax", "--update"],
+            {},
+            "casekit: error: --update stores TensorFlow outputs only; got backend 'jax'\n",
+        ),
+    ],
+)
+def test_a_bad_backend_is_a_one_line_error_before_any_kernel(
+    args: list[str], env: dict[str, str], message: str
+) -> None:
+    result = _casekit("run", "--only", "00", *args, **env)
+    assert result.returncode == 2 and result.stderr == message and "executing" not in result.stdout
+
+
+def test_an_uninstalled_backend_is_named_with_the_way_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ValueError, match=r"^backend 'jax' is not installed .*pip install 'casekit\[jax\]'"):
+        _runtime.check_backend("jax")
+
+
+@pytest.mark.slow
+def test_seeded_runs_and_replicas_behave_the_same_on_jax() -> None:
+    """The determinism and replica-equivalence tests, re-run with Keras on JAX."""
+    tests = [
+        "tests/test_training.py::test_same_seed_gives_identical_runs",
+        "tests/test_training.py::test_different_seeds_give_different_runs",
+        "tests/test_training.py::test_steps_per_execution_changes_speed_not_results",
+        "tests/test_replicas.py::test_replicas_start_from_the_single_run_weights",
+        "tests/test_replicas.py::test_without_randomness_replicas_follow_the_single_run_trajectories",
+        "tests/test_mechanics.py",
+        "tests/test_environment.py",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout
+
+
+@pytest.mark.slow
+def test_every_chapter_runs_on_jax_at_the_smoke_profile() -> None:
+    result = _casekit("run", "--profile", "smoke", "--backend", "jax", "--no-progress")
+    assert result.returncode == 0, result.stderr[-3000:]
+    executed = ROOT / "build" / "executed-jax"
+    glued: dict[str, str] = {}
+    for path in sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb")):
+        notebook = json.loads((executed / path.name).read_text())
+        outputs = [o for c in notebook["cells"] for o in c.get("outputs", [])]
+        assert not [o for o in outputs if o.get("name") == "stderr"], f"{path.name} wrote to stderr on JAX"
+        assert any("backend: jax" in "".join(o.get("text", "")) for o in outputs), path.name
+        glued.update(ledger.glued_values(executed / path.name))
+    for claim in ("C1", "C2", "C3", "C4", "C5", "C6"):
+        assert glued[f"verdict_{claim}"] in verdicts.VERDICTS
+    # the exact checks of the title question do not depend on training: they hold on JAX too
+    assert glued["verdict_C1"] == "refuted" and glued["verdict_C3"] == "refuted"

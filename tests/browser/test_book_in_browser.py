@@ -257,7 +257,7 @@ def test_chapter_answers_on_its_first_screen(
         f"{page}: the verdict comes after a section"
     )
     # the first screen shows the box's verdict line and its first numbers, not just its top
-    assert layout["box"] + 150 < layout["screen"], f"{page}: the verdict box starts too low on the first screen"
+    assert layout["box"] + 150 < layout["screen"], f"{page}: verdict box too low"
     assert layout["badges"] >= 1 or "00-" in page, f"{page}: the verdict box shows no verdict badge"
     assert any(ch.isdigit() for ch in layout["boxText"]), f"{page}: the verdict box shows no numbers"
     assert "{glue" not in layout["text"] and "glue:text" not in layout["text"], f"{page}: unresolved glue"

@@ -95,3 +95,43 @@ def test_every_chapter_runs_on_jax_at_the_smoke_profile() -> None:
         assert glued[f"verdict_{claim}"] in verdicts.VERDICTS
     # the exact checks of the title question do not depend on training: they hold on JAX too
     assert glued["verdict_C1"] == "refuted" and glued["verdict_C3"] == "refuted"
+
+
+def test_a_chapter_compared_with_itself_agrees_everywhere() -> None:
+    from casekit import backends
+
+    chapters = ROOT / "chapters"
+    table = backends.compare_chapters(chapters, chapters, ["01-dropout-before-batchnorm", "03-dropout-rate"])
+    assert len(table) > 40 and set(table["rule"]) == {"agree"}
+    assert {"estimate", "decision"} <= set(table["kind"])
+
+
+def test_the_backend_page_shows_both_backends_and_their_verdicts() -> None:
+    """The stored page: every exact check agrees across backends; only mask draws differ."""
+    from casekit import evidence
+
+    notebook = json.loads((ROOT / "chapters" / "05-backends.ipynb").read_text())
+    tables = [
+        record
+        for cell in notebook["cells"]
+        for record in evidence.records_in(cell.get("outputs", []))
+        if record["kind"] == "table"
+    ]
+    checks = tables[0]
+    assert checks["columns"] == ["tensorflow", "jax", "same"]
+    rows = dict(zip(checks["index"], checks["cells"], strict=True))
+    exact = {
+        name: row
+        for name, row in rows.items()
+        if row[0]["type"] == "literal" and row[0]["text"] in ("True", "False")
+    }
+    assert len(exact) >= 15 and all(row[2]["text"] == "True" for row in exact.values())
+    assert rows["seeded Dropout(0.5, seed=7): first 16 kept units"][2]["text"] == "False"
+    glued = ledger.glued_values(ROOT / "chapters" / "05-backends.ipynb")
+    stored = {
+        **ledger.glued_values(ROOT / "chapters" / "01-dropout-before-batchnorm.ipynb"),
+        **ledger.glued_values(ROOT / "chapters" / "02-ordering.ipynb"),
+        **ledger.glued_values(ROOT / "chapters" / "03-dropout-rate.ipynb"),
+    }
+    for claim in ("C2", "C4", "C5"):
+        assert glued[f"jax_{claim}"] == stored[f"verdict_{claim}"]

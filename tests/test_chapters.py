@@ -169,13 +169,16 @@ def test_ledger_sections_exist_in_their_chapters() -> None:
 
 
 def test_each_claim_has_one_verdict_under_one_name() -> None:
-    """Only ``verdict_C<n>`` (and the ledger's ``ledger_C<n>``) carry a verdict word."""
+    """Only ``verdict_C<n>`` carries a verdict word; the ledger's ``ledger_C<n>`` repeats it
+    and the backend page's ``jax_C<n>`` is the same claim decided on a JAX run."""
     from casekit import ledger, verdicts
 
     for path in CHAPTERS:
         for name, value in ledger.glued_values(path).items():
             if value in verdicts.VERDICTS:
-                assert re.fullmatch(r"(verdict|ledger)_C\d", name), f"{path.name} glues a verdict as {name}"
+                assert re.fullmatch(r"(verdict|ledger|jax)_C\d", name), (
+                    f"{path.name} glues a verdict as {name}"
+                )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

@@ -143,12 +143,15 @@ def execute(
     update: bool = False,
     progress: bool = True,
     backend: str | None = None,
+    quiet: bool = False,
 ) -> list[tuple[str, float]]:
     """Run each chapter into ``build/executed``; with ``update``, replace the stored copy.
 
     ``backend`` is the Keras backend the kernels use (default: ``KERAS_BACKEND``, else
     TensorFlow); a backend other than TensorFlow writes to ``build/executed-<backend>/``
-    and cannot ``update`` the stored chapters, whose outputs come from TensorFlow.
+    and cannot ``update`` the stored chapters, whose outputs come from TensorFlow. With
+    ``quiet`` the child processes' own output (papermill, kernel warnings) is discarded,
+    as when a chapter runs other chapters; a failure is still reported.
     Ctrl-C stops the running chapter and its kernel and raises ``KeyboardInterrupt``; the
     stored chapters are then untouched.
     """
@@ -173,7 +176,9 @@ def execute(
         label = f"[{index}/{len(chapters)}] {notebook.name}"
         print(f"{label}: executing{' with ' + repr(dict(overrides)) if overrides else ''}", flush=True)
         started = time.perf_counter()
-        _execute_one(notebook, target, overrides, progress=progress, cwd=project.chapters, backend=backend)
+        _execute_one(
+            notebook, target, overrides, progress=progress, cwd=project.chapters, backend=backend, quiet=quiet
+        )
         elapsed = time.perf_counter() - started
         timings.append((notebook.name, elapsed))
         print(f"{label}: done in {elapsed:.0f} s -> {target.relative_to(project.root)}", flush=True)
@@ -227,6 +232,7 @@ def _execute_one(
     progress: bool,
     cwd: Path,
     backend: str = "tensorflow",
+    quiet: bool = False,
 ) -> None:
     """Execute one chapter with papermill in a child process in its own session."""
     import tempfile
@@ -251,6 +257,8 @@ def _execute_one(
             [sys.executable, "-m", "casekit._child", str(request)],
             start_new_session=True,
             env={**os.environ, "KERAS_BACKEND": backend},  # the kernel inherits it
+            stdout=subprocess.DEVNULL if quiet else None,
+            stderr=subprocess.DEVNULL if quiet else None,
         )
         try:
             status = child.wait()

@@ -92,10 +92,9 @@ def checks() -> dict[str, Any]:
     found["SpatialDropout2D drops whole channels only"] = bool(((zeros == 0) | (zeros == 1)).all())
 
     positive = np.random.default_rng(0).uniform(0.5, 1.5, (1000, 64)).astype(np.float32)
-    check = mechanics.training_check(0.5, positive)
-    found["training: every output 0 or x / (1 - rate)"] = all(
-        mechanics.training_check(r, positive).all_zero_or_scaled for r in (0.2, 0.5, 0.8)
-    )
+    by_rate = {r: mechanics.training_check(r, positive) for r in (0.2, 0.5, 0.8)}
+    check = by_rate[0.5]
+    found["training: every output 0 or x / (1 - rate)"] = all(c.all_zero_or_scaled for c in by_rate.values())
     found["inference: Dropout returns x exactly"] = all(
         mechanics.inference_is_identity(r, positive) for r in (0.2, 0.5, 0.8)
     )
@@ -135,27 +134,16 @@ def side_by_side(backends: Sequence[str] = BACKENDS, timeout: float = 600) -> pd
     return table
 
 
-def glued_parts(notebook: Path) -> dict[str, evidence.Part]:
-    """The record of every glued value of an executed notebook (estimates and decisions)."""
-    from casekit import ledger
-
-    found: dict[str, evidence.Part] = {}
-    for cell in ledger.read_notebook(notebook)["cells"]:
-        for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            records = evidence.records_in([output])
-            if name and records and len(records[0].get("parts", [])) == 1:
-                found[name] = records[0]["parts"][0]
-    return found
-
-
 def compare_chapters(reference: Path, other: Path, names: Sequence[str]) -> pd.DataFrame:
     """Every glued value of the chapters in ``names``: as shown in ``reference`` and in
     ``other`` (two directories of executed chapters), and how the regression rule judges
     the pair: ``"agree"``, ``"fragile decision moved"`` or ``"differ"``."""
+    from casekit import ledger
+
     rows = []
     for name in names:
-        left, right = glued_parts(reference / f"{name}.ipynb"), glued_parts(other / f"{name}.ipynb")
+        left = ledger.glued_parts(reference / f"{name}.ipynb")
+        right = ledger.glued_parts(other / f"{name}.ipynb")
         for key in left.keys() & right.keys():
             problems, notes = regression.compare_parts(left[key], right[key], key)
             outcome = "differ" if problems else "fragile decision moved" if notes else "agree"
@@ -172,9 +160,9 @@ def compare_chapters(reference: Path, other: Path, names: Sequence[str]) -> pd.D
     return pd.DataFrame(rows).sort_values(["chapter", "value"]).reset_index(drop=True)
 
 
-def run_quietly(project: Any, names: Sequence[str], *, backend: str) -> list[tuple[str, float]]:
+def run_quietly(project: Any, names: Sequence[str], *, backend: str) -> Path:
     """Execute the chapters ``names`` (file stems) on ``backend`` with ``casekit run``'s
-    pipeline, without its progress lines; returns the run times."""
+    pipeline, without its progress lines; returns the directory they were written to."""
     import contextlib
     import io
 
@@ -182,7 +170,8 @@ def run_quietly(project: Any, names: Sequence[str], *, backend: str) -> list[tup
 
     chapters = pipeline.select(project, [f"{name}.ipynb" for name in names])
     with contextlib.redirect_stdout(io.StringIO()):
-        return pipeline.execute(project, chapters, {}, backend=backend, progress=False, quiet=True)
+        pipeline.execute(project, chapters, {}, backend=backend, progress=False, quiet=True)
+    return Path(project.executed_for(backend))
 
 
 if __name__ == "__main__":

@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from casekit import evidence, stats
+from casekit import evidence, stats, training
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,6 @@ class Finding:
         return str(self.condition) == "True"
 
 
-#: Settings columns a run's history may carry (casekit.training.settings_of); kept per run.
-SETTINGS = ("placement", "depth", "rate", "width")
-
-
 def loss_rise(history: pd.DataFrame) -> pd.DataFrame:
     """Per run: the best epoch, its test loss, the final test loss and the rise since, with
     the run's settings columns when the history has them."""
@@ -45,7 +42,7 @@ def loss_rise(history: pd.DataFrame) -> pd.DataFrame:
             {
                 "config": config,
                 "seed": seed,
-                **{key: run[key].iloc[0] for key in SETTINGS if key in run},
+                **{key: run[key].iloc[0] for key in training.SETTINGS if key in run},
                 "best_epoch": int(best["epoch"]),
                 "min_test_loss": float(best["val_loss"]),
                 "final_test_loss": float(final["val_loss"]),
@@ -77,10 +74,8 @@ def underfits(
 
 def overfits(rises: pd.DataFrame, config: object, margin: float = 0.0, *, by: str = "config") -> Finding:
     """Test loss at the last epoch above the run's best by more than ``margin``."""
-    part = rises[rises[by] == config]
-    if part.empty:
-        raise ValueError(f"no rows with {by} == {config!r}")
-    estimate = stats.mean_ci(part["rise"])
+    where: dict[str, Any] = {by: config}
+    estimate = stats.estimate(rises, "rise", **where)
     return Finding(
         evidence.above(estimate, margin, f"overfits: test-loss rise of {_name(by, config)}"), estimate
     )

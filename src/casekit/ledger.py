@@ -157,18 +157,25 @@ def read_notebook(path: Path) -> dict[str, Any]:
     return notebook
 
 
-def glued_decisions(notebook: Path) -> dict[str, evidence.Decided]:
-    """Every glued decision (verdicts and conditions) of a notebook, with its record."""
-    found: dict[str, evidence.Decided] = {}
+def glued_parts(notebook: Path) -> dict[str, evidence.Part]:
+    """The record of every value glued with one (estimates, values and decisions)."""
+    found: dict[str, evidence.Part] = {}
     for cell in read_notebook(notebook)["cells"]:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             records = evidence.records_in([output])
             if name and records and records[0]["kind"] == "text" and len(records[0]["parts"]) == 1:
-                part = records[0]["parts"][0]
-                if part["type"] == "decision":
-                    found[name] = evidence.Decided(part["value"], part)
+                found[name] = records[0]["parts"][0]
     return found
+
+
+def glued_decisions(notebook: Path) -> dict[str, evidence.Decided]:
+    """Every glued decision (verdicts and conditions) of a notebook, with its record."""
+    return {
+        name: evidence.Decided(part["value"], part)
+        for name, part in glued_parts(notebook).items()
+        if part["type"] == "decision"
+    }
 
 
 def glued_values(notebook: Path) -> dict[str, str]:

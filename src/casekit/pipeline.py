@@ -45,6 +45,11 @@ class Project:
     def executed(self) -> Path:
         return self.root / "build" / "executed"
 
+    def executed_for(self, backend: str) -> Path:
+        """Where ``casekit run`` writes: ``build/executed/`` for TensorFlow (the stored
+        outputs' backend), ``build/executed-<backend>/`` for another."""
+        return self.executed if backend == "tensorflow" else self.executed.with_name(f"executed-{backend}")
+
     @property
     def site_source(self) -> Path:
         return self.root / "build" / "book-src"
@@ -166,9 +171,7 @@ def execute(
     if update and backend != "tensorflow":
         raise UsageError(f"--update stores TensorFlow outputs only; got backend {backend!r}")
     preflight(chapters, overrides)
-    executed = (
-        project.executed if backend == "tensorflow" else project.executed.with_name(f"executed-{backend}")
-    )
+    executed = project.executed_for(backend)
     executed.mkdir(parents=True, exist_ok=True)
     timings = []
     for index, notebook in enumerate(chapters, 1):

@@ -172,17 +172,22 @@ def run_grid(
     )
 
 
+#: The settings columns of every run of :func:`run_replicated` (see :func:`settings_of`).
+SETTINGS = ("placement", "depth", "rate", "width")
+
+
 def settings_of(spec: Any) -> dict[str, Any]:
     """The settings of a :class:`casekit.models.Spec` as result columns: the placement as
     text (``"dense_relu → dropout → bn"``), its depth (hidden Dense layers), the dropout
     rate (0 for a placement without Dropout) and the hidden width."""
     placement = tuple(spec.placement)
-    return {
-        "placement": " → ".join(placement),
-        "depth": sum(name.startswith("dense") for name in placement),
-        "rate": float(spec.rate) if any(n.startswith("dropout") for n in placement) else 0.0,
-        "width": int(spec.width),
-    }
+    values = (
+        " → ".join(placement),
+        sum(name.startswith("dense") for name in placement),
+        float(spec.rate) if any(n.startswith("dropout") for n in placement) else 0.0,
+        int(spec.width),
+    )
+    return dict(zip(SETTINGS, values, strict=True))
 
 
 def run_replicated(

@@ -56,17 +56,90 @@ def test_without_randomness_replicas_follow_the_single_run_trajectories(tiny: da
             np.testing.assert_allclose(a, b, atol=2e-3)
 
 
-@pytest.mark.slow
-def test_replicated_final_metrics_are_statistically_equivalent_to_separate_runs(mnist: data.Dataset) -> None:
-    """Different masks and batch order, same distribution: test accuracy over 6 seeds of
-    Example 2 agrees within 1 percentage point (two one-sided t-tests at 5%)."""
-    dataset = mnist.limit(1500)
-    seeds = tuple(range(6))
+def test_batch_orders_are_per_seed_permutations() -> None:
+    group = [replicas.Replica(0.2, 0), replicas.Replica(0.8, 0), replicas.Replica(0.2, 1)]
+    first, second = (replicas.batch_orders(group, 50, epoch) for epoch in (0, 1))
+    assert first.shape == (50, 3) and first.dtype == np.int32
+    for column in (*first.T, *second.T):
+        assert sorted(column) == list(range(50))
+    np.testing.assert_array_equal(first[:, 0], first[:, 1])  # one seed, one order (paired by seed)
+    assert (first[:, 0] != first[:, 2]).any()  # another seed, another order
+    assert (first[:, 0] != second[:, 0]).any()  # another epoch, another order
+    np.testing.assert_array_equal(replicas.batch_orders(group, 50, 0), first)  # reproducible
+    unshuffled = replicas.batch_orders(group, 50, 0, shuffle=False)
+    np.testing.assert_array_equal(unshuffled, np.tile(np.arange(50)[:, None], (1, 3)))
+
+
+def test_a_replica_trains_on_its_own_order_whatever_its_neighbours(tiny: data.Dataset) -> None:
+    """Without dropout only the batch order is random: replica seed 5 must follow the same
+    trajectory alone as beside seeds 0 and 9 (in any position), up to summation order."""
+    placement = ("dense", "bn", "relu")
+    alone, alone_history = replicas.fit(placement, [replicas.Replica(0.0, 5)], tiny, epochs=2)
+    group = [replicas.Replica(0.0, s) for s in (0, 5, 9)]
+    wide, histories = replicas.fit(placement, group, tiny, epochs=2)
+    np.testing.assert_allclose(histories[1]["loss"], alone_history[0]["loss"], rtol=1e-4)
+    for a, b in zip(
+        replicas.member(wide, 1).get_weights(), replicas.member(alone, 0).get_weights(), strict=True
+    ):
+        np.testing.assert_allclose(a, b, atol=2e-3)
+    # and the neighbours' orders differ from it: their losses do not match
+    assert not np.allclose(histories[0]["loss"], alone_history[0]["loss"], rtol=1e-4)
+
+
+#: Seeds per path in the equivalence tests below: enough for the spread test to pass with
+#: probability 0.95 when the two spreads are equal (see _spread_equivalence_power).
+EQUIVALENCE_SEEDS = 40
+#: The spread margin: seed-to-seed standard deviations within a factor of 1.8 of each other.
+SPREAD_MARGIN = 1.8
+
+
+@pytest.fixture(scope="module")
+def replicated_and_separate(mnist: data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Final test accuracy of Example 2 (rate 0.5, 1,000 digits, 3 epochs) over the same
+    seeds, trained as replicas of one wide model and as separate plain-Keras runs."""
+    dataset = mnist.limit(1000)
+    seeds = tuple(range(EQUIVALENCE_SEEDS))
     spec = {"ex2": models.Spec(models.EXAMPLE_2, 0.5)}
-    fast = training.run_replicated(spec, dataset, seeds=seeds, epochs=3).final["test_accuracy"]
-    plain = training.run_grid({"ex2": spec["ex2"].build}, dataset, seeds=seeds, epochs=3).final[
-        "test_accuracy"
-    ]
+    fast = training.run_replicated(spec, dataset, seeds=seeds, epochs=3, progress=False)
+    plain = training.run_grid({"ex2": spec["ex2"].build}, dataset, seeds=seeds, epochs=3, progress=False)
+    return fast.final["test_accuracy"].to_numpy(), plain.final["test_accuracy"].to_numpy()
+
+
+def _variance_ratio_interval(a: np.ndarray, b: np.ndarray, level: float = 0.90) -> tuple[float, float]:
+    """The ``level`` confidence interval of var(a) / var(b) for normal samples (F test)."""
+    dfa, dfb = len(a) - 1, len(b) - 1
+    ratio = a.var(ddof=1) / b.var(ddof=1)
+    tail = (1 - level) / 2
+    return (
+        ratio / scipy_stats.f.ppf(1 - tail, dfa, dfb),
+        ratio / scipy_stats.f.ppf(tail, dfa, dfb),
+    )
+
+
+def _spread_equivalence_power(n: int, margin: float, level: float = 0.90) -> float:
+    """P(the interval of the variance ratio lies inside [1/margin², margin²]) for equal
+    true spreads and n values per path: the test's chance of passing when it should."""
+    upper, lower = (
+        scipy_stats.f.ppf(1 - (1 - level) / 2, n - 1, n - 1),
+        scipy_stats.f.ppf((1 - level) / 2, n - 1, n - 1),
+    )
+    # pass iff margin**-2 * upper < F_obs < margin**2 * lower, F_obs ~ F(n - 1, n - 1)
+    distribution = scipy_stats.f(n - 1, n - 1)
+    return float(distribution.cdf(margin**2 * lower) - distribution.cdf(upper / margin**2))
+
+
+def test_the_spread_test_has_power() -> None:
+    assert _spread_equivalence_power(EQUIVALENCE_SEEDS, SPREAD_MARGIN) >= 0.9
+    assert _spread_equivalence_power(6, SPREAD_MARGIN) < 0.1  # why not 6 seeds
+
+
+@pytest.mark.slow
+def test_replicated_final_accuracy_has_the_mean_of_separate_runs(
+    replicated_and_separate: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Different masks and batch orders, same distribution: the mean test accuracy agrees
+    within 1 percentage point (two one-sided t-tests at 5%)."""
+    fast, plain = replicated_and_separate
     margin = 0.01
     difference = fast.mean() - plain.mean()
     se = np.sqrt(fast.var(ddof=1) / len(fast) + plain.var(ddof=1) / len(plain))
@@ -74,6 +147,23 @@ def test_replicated_final_metrics_are_statistically_equivalent_to_separate_runs(
     p_lower = 1 - scipy_stats.t.cdf((difference + margin) / se, dof)
     p_upper = scipy_stats.t.cdf((difference - margin) / se, dof)
     assert max(p_lower, p_upper) < 0.05, (difference, se)
+
+
+@pytest.mark.slow
+def test_replicated_final_accuracy_has_the_spread_of_separate_runs(
+    replicated_and_separate: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """The book's intervals rest on the seed-to-seed spread, so the replicas must vary as
+    much as separate runs: the 90% interval of the ratio of their standard deviations
+    lies within [1/1.8, 1.8] (equivalence by two one-sided F tests at 5%)."""
+    fast, plain = replicated_and_separate
+    low, high = _variance_ratio_interval(fast, plain)
+    assert SPREAD_MARGIN**-2 < low and high < SPREAD_MARGIN**2, (
+        fast.std(ddof=1),
+        plain.std(ddof=1),
+        np.sqrt(low),
+        np.sqrt(high),
+    )
 
 
 def test_run_replicated_has_the_run_grid_columns(tiny: data.Dataset) -> None:

@@ -3,7 +3,7 @@
 Model. On another CPU the same seeds follow other floating-point paths; after a few
 epochs of training the runs have diverged, so we treat each re-executed estimate as a
 fresh draw of ``n`` seeds from the same distribution as the stored one (this is the
-conservative end: sharing the seeds' initial weights and batch order can only make the
+conservative end: sharing the seeds' initial weights and batch orders can only make the
 two runs more alike). For per-seed values that are normal, the rule's statistic
 
     Z = |m2 - m1| / sqrt(h1**2 + h2**2),   h = t(0.975, n - 1) * s / sqrt(n)

@@ -8,9 +8,12 @@ features (per feature, hence per replica), and each replica gets its own real
 ``layers.Dropout`` at its own rate. Every replica starts from exactly the weights a
 single run with its seed would start from (built by :func:`casekit.models.build` under
 that seed and copied in), and its gradient is its own loss's gradient, because the loss
-is the sum of the replicas' losses. What differs from separate runs: all replicas see the
-same shuffled batch order, and the dropout masks come from other random streams.
-:func:`member` turns a replica back into a standalone Keras model for probes.
+is the sum of the replicas' losses. Each replica also reads its own batches, in the order
+its own seed draws (:func:`batch_orders`): the model trains on a ``(batch, replicas)``
+matrix of row indices, gathered from the training images inside the compiled step, so
+a replica's batch ``i`` holds the rows ``order[i*b:(i+1)*b, r]``. What differs from separate
+runs is only which random streams draw the orders and the masks. :func:`member` turns a
+replica back into a standalone Keras model for probes.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ def _layers() -> Any:
     return keras_module().layers
 
 
-def replica_layers() -> tuple[type, type, type]:
-    """``(ReplicaDense, PerReplicaDropout, ReplicaMetrics)``, defined once Keras is imported."""
+def replica_layers() -> tuple[type, type, type, type]:
+    """``(ReplicaDense, PerReplicaDropout, ReplicaMetrics, ReplicaGather)``, defined once
+    Keras is imported."""
     global _CLASSES
     if _CLASSES is None:
         keras = keras_module()
@@ -41,9 +45,10 @@ def replica_layers() -> tuple[type, type, type]:
         class ReplicaDense(Layer):
             """``replicas`` independent Dense layers in one batched product.
 
-            With ``shared_input`` the input ``(batch, d)`` feeds every replica; otherwise the
-            input ``(batch, replicas * d)`` holds each replica's features side by side.
-            Output: ``(batch, replicas * units)``.
+            With ``shared_input`` (a first layer) the input is ``(batch, d)``, the same rows
+            for every replica, or ``(batch, replicas, d)``, each replica's own rows;
+            otherwise the input ``(batch, replicas * d)`` holds each replica's features side
+            by side. Output: ``(batch, replicas * units)``.
             """
 
             def __init__(
@@ -60,31 +65,33 @@ def replica_layers() -> tuple[type, type, type]:
                 self._activation_name = activation
 
             def build(self, input_shape: Any) -> None:
-                shape: tuple[int, ...]
-                if self.shared_input:  # one matrix product: the replicas' kernels side by side
-                    shape = (input_shape[-1], self.replicas * self.units)
-                else:  # a batch of per-replica products
-                    shape = (self.replicas, input_shape[-1] // self.replicas, self.units)
-                self.kernel = self.add_weight(name="kernel", shape=shape, initializer="zeros")
+                # One kernel (d, units) per replica. A first layer reads d input features
+                # (the same rows for all, or each replica's own rows: ``(replicas, batch,
+                # d)``); a later one reads its replica's slice of the previous layer.
+                d = input_shape[-1] if self.shared_input else input_shape[-1] // self.replicas
+                self.kernel = self.add_weight(
+                    name="kernel", shape=(self.replicas, d, self.units), initializer="zeros"
+                )
                 self.bias = self.add_weight(
                     name="bias", shape=(self.replicas * self.units,), initializer="zeros"
                 )
 
             def call(self, inputs: Any) -> Any:
-                if self.shared_input:
-                    outputs = ops.matmul(inputs, self.kernel)
-                else:
-                    grouped = ops.reshape(inputs, (-1, self.replicas, inputs.shape[-1] // self.replicas))
-                    outputs = ops.reshape(
-                        ops.einsum("brd,rdu->bru", grouped, self.kernel), (-1, self.replicas * self.units)
+                if len(inputs.shape) == 3:  # each replica's own rows, (replicas, batch, d)
+                    outputs = ops.transpose(ops.matmul(inputs, self.kernel), (1, 0, 2))
+                elif self.shared_input:  # the same rows for all: one matrix product
+                    side_by_side = ops.transpose(self.kernel, (1, 0, 2))
+                    return self.activation(
+                        ops.matmul(inputs, ops.reshape(side_by_side, (inputs.shape[-1], -1))) + self.bias
                     )
-                return self.activation(outputs + self.bias)
+                else:  # a batch of per-replica products on the replicas' slices
+                    grouped = ops.reshape(inputs, (-1, self.replicas, inputs.shape[-1] // self.replicas))
+                    outputs = ops.einsum("brd,rdu->bru", grouped, self.kernel)
+                return self.activation(ops.reshape(outputs, (-1, self.replicas * self.units)) + self.bias)
 
             def replica_kernel(self, index: int) -> np.ndarray:
-                kernel = np.asarray(self.kernel)
-                if self.shared_input:
-                    return np.asarray(kernel[:, index * self.units : (index + 1) * self.units])
-                return np.asarray(kernel[index])
+                kernel: np.ndarray = np.asarray(self.kernel)[index]
+                return kernel
 
             def get_config(self) -> dict[str, Any]:
                 return {
@@ -121,9 +128,10 @@ def replica_layers() -> tuple[type, type, type]:
 
             def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
                 cross_entropy = replica_cross_entropy(y_true, y_pred)
-                hits = ops.cast(
-                    ops.equal(ops.argmax(y_pred, -1), ops.expand_dims(ops.argmax(y_true, -1), 1)), "float32"
-                )
+                truth = ops.argmax(y_true, -1)
+                if len(truth.shape) == 1:  # one label per row, shared by every replica
+                    truth = ops.expand_dims(truth, 1)
+                hits = ops.cast(ops.equal(ops.argmax(y_pred, -1), truth), "float32")
                 self.loss_sum.assign_add(ops.sum(cross_entropy, axis=0))
                 self.correct.assign_add(ops.sum(hits, axis=0))
                 self.count.assign_add(ops.cast(ops.shape(y_pred)[0], "float32"))
@@ -137,8 +145,24 @@ def replica_layers() -> tuple[type, type, type]:
                     out[f"r{i}_accuracy"] = accuracy[i]
                 return out
 
-        _CLASSES = (ReplicaDense, PerReplicaDropout, ReplicaMetrics)
-    classes: tuple[type, type, type] = _CLASSES
+        class ReplicaGather(Layer):
+            """Each replica's rows of the training images: ``(batch, replicas)`` row indices
+            in, ``(replicas, batch, d)`` images out. The images live in the layer (a
+            non-trainable weight), so the gather runs inside the compiled training step."""
+
+            def __init__(self, images: np.ndarray, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                self.images = self.add_weight(
+                    name="images", shape=images.shape, initializer="zeros", trainable=False
+                )
+                self.images.assign(images)
+
+            def call(self, rows: Any) -> Any:
+                # replica-major, (replicas, batch, d): one batched matrix product follows
+                return ops.take(self.images, ops.transpose(rows), axis=0)
+
+        _CLASSES = (ReplicaDense, PerReplicaDropout, ReplicaMetrics, ReplicaGather)
+    classes: tuple[type, type, type, type] = _CLASSES
     return classes
 
 
@@ -146,11 +170,14 @@ _CLASSES: Any = None
 
 
 def replica_cross_entropy(y_true: Any, y_pred: Any) -> Any:
-    """Keras's categorical cross-entropy of one label batch ``(b, 10)`` against every
-    replica's prediction ``(b, replicas, 10)``; returns ``(b, replicas)``."""
+    """Keras's categorical cross-entropy of every replica's prediction ``(b, replicas, 10)``
+    against its labels: one batch ``(b, 10)`` shared by all, or each replica's own
+    ``(b, replicas, 10)``; returns ``(b, replicas)``."""
     keras = keras_module()
     ops = keras.ops
-    truth = ops.broadcast_to(ops.expand_dims(ops.cast(y_true, y_pred.dtype), 1), ops.shape(y_pred))
+    truth = ops.cast(y_true, y_pred.dtype)
+    if len(truth.shape) == 2:
+        truth = ops.broadcast_to(ops.expand_dims(truth, 1), ops.shape(y_pred))
     return keras.losses.categorical_crossentropy(truth, y_pred)
 
 
@@ -164,19 +191,41 @@ class Replica:
 
 @dataclass
 class WideModel:
-    """A compiled wide model and what is needed to pull a replica back out of it."""
+    """A wide model and what is needed to pull a replica back out of it.
+
+    ``model`` reads images ``(batch, 784)`` and gives every replica's prediction ``(batch,
+    replicas, 10)`` (inference, probes, evaluation); ``trainer`` shares its layers and reads
+    ``(batch, replicas)`` row indices into the training images (None until :func:`fit`).
+    """
 
     model: Any
     placement: tuple[str, ...]
     width: int
     replicas: tuple[Replica, ...]
+    trainer: Any = None
 
 
-def build(placement: Sequence[str], replicas: Sequence[Replica], *, width: int = 64) -> WideModel:
-    """The wide model for ``replicas`` of ``placement``, each initialized as its single run."""
+def _summed_cross_entropy(y_true: Any, y_pred: Any) -> Any:
+    # Sum over replicas of Keras's own categorical cross-entropy: each replica's
+    # parameters receive exactly the gradient of that replica's loss.
+    return keras_module().ops.sum(replica_cross_entropy(y_true, y_pred), axis=-1)
+
+
+def build(
+    placement: Sequence[str],
+    replicas: Sequence[Replica],
+    *,
+    width: int = 64,
+    images: np.ndarray | None = None,
+) -> WideModel:
+    """The wide model for ``replicas`` of ``placement``, each initialized as its single run.
+
+    With ``images`` (the training images, ``(n, 784)``), also the ``trainer`` that trains
+    every replica on its own rows of them.
+    """
     keras = keras_module()
     layers = _layers()
-    ReplicaDense, PerReplicaDropout, ReplicaMetrics = replica_layers()
+    ReplicaDense, PerReplicaDropout, ReplicaMetrics, ReplicaGather = replica_layers()
     placement = tuple(placement)
     if any(":" in token for token in placement):
         raise ValueError(
@@ -187,31 +236,36 @@ def build(placement: Sequence[str], replicas: Sequence[Replica], *, width: int =
     for replica in replicas:
         enable_determinism(replica.seed)
         singles.append(models.build(placement, rate=replica.rate, width=width))
-    inputs = keras.Input(shape=(784,))
-    x = inputs
+    stack: list[Any] = []
     shared = True
     for token in placement:
         if token in ("dense", "dense_relu"):
-            x = ReplicaDense(width, count, shared, activation="relu" if token == "dense_relu" else None)(x)
+            activation = "relu" if token == "dense_relu" else None
+            stack.append(ReplicaDense(width, count, shared, activation=activation))
             shared = False
         elif token == "bn":
-            x = layers.BatchNormalization()(x)
+            stack.append(layers.BatchNormalization())
         elif token == "dropout":
-            x = PerReplicaDropout([r.rate for r in replicas])(x)
+            stack.append(PerReplicaDropout([r.rate for r in replicas]))
         else:
-            x = layers.Activation(token)(x)
-    x = ReplicaDense(10, count, shared)(x)
-    outputs = layers.Softmax()(layers.Reshape((count, 10))(x))
-    model = keras.Model(inputs, outputs)
+            stack.append(layers.Activation(token))
+    stack += [ReplicaDense(10, count, shared), layers.Reshape((count, 10)), layers.Softmax()]
+
+    def through(x: Any) -> Any:
+        for layer in stack:
+            x = layer(x)
+        return x
+
+    inputs = keras.Input(shape=(784,))
+    model = keras.Model(inputs, through(inputs))
     _copy_into(model, singles)
-
-    def summed_cross_entropy(y_true: Any, y_pred: Any) -> Any:
-        # Sum over replicas of Keras's own categorical cross-entropy: each replica's
-        # parameters receive exactly the gradient of that replica's loss.
-        return keras.ops.sum(replica_cross_entropy(y_true, y_pred), axis=-1)
-
-    model.compile(optimizer="adam", loss=summed_cross_entropy, metrics=[ReplicaMetrics(count)])
-    return WideModel(model, placement, width, tuple(replicas))
+    model.compile(loss=_summed_cross_entropy, metrics=[ReplicaMetrics(count)])
+    trainer = None
+    if images is not None:
+        rows = keras.Input(shape=(count,), dtype="int32")
+        trainer = keras.Model(rows, through(ReplicaGather(np.asarray(images, dtype="float32"))(rows)))
+        trainer.compile(optimizer="adam", loss=_summed_cross_entropy, metrics=[ReplicaMetrics(count)])
+    return WideModel(model, placement, width, tuple(replicas), trainer)
 
 
 def _parametric(model: Any) -> list[Any]:
@@ -232,8 +286,7 @@ def _copy_into(model: Any, singles: list[Any]) -> None:
     for position, wide in enumerate(_parametric(model)):
         parts = [_parametric(single)[position] for single in singles]
         if hasattr(wide, "replicas"):
-            kernels = [np.asarray(p.kernel) for p in parts]
-            wide.kernel.assign(np.concatenate(kernels, axis=1) if wide.shared_input else np.stack(kernels))
+            wide.kernel.assign(np.stack([np.asarray(p.kernel) for p in parts]))
             wide.bias.assign(np.concatenate([np.asarray(p.bias) for p in parts]))
         else:
             for name in _BN_WEIGHTS:
@@ -257,6 +310,27 @@ def member(wide: WideModel, index: int) -> Any:
     return single
 
 
+def batch_orders(replicas: Sequence[Replica], size: int, epoch: int, shuffle: bool = True) -> np.ndarray:
+    """The training rows of every replica in ``epoch`` (from 0), as a ``(size, replicas)``
+    int32 matrix: column ``r`` is a permutation of ``range(size)`` drawn from replica ``r``'s
+    seed and the epoch (``numpy.random.default_rng([seed, epoch])``), or ``range(size)``
+    without ``shuffle``. Replicas that share a seed share their order, as separate runs with
+    one seed do: comparisons across rates stay paired by seed."""
+    columns = [
+        np.random.default_rng([replica.seed, epoch]).permutation(size) if shuffle else np.arange(size)
+        for replica in replicas
+    ]
+    return np.stack(columns, axis=1).astype(np.int32)
+
+
+def _replica_logs(
+    logs: dict[str, Any], count: int, prefix: str = "", order: tuple[str, str] = ("accuracy", "loss")
+) -> list[dict[str, float]]:
+    """Replica ``i``'s ``r<i>_<metric>`` values of Keras logs as ``{prefix + metric: value}``,
+    in ``order`` (Keras's history lists accuracy first, ``Model.evaluate`` loss first)."""
+    return [{f"{prefix}{m}": float(np.asarray(logs[f"r{i}_{m}"])) for m in order} for i in range(count)]
+
+
 def fit(
     placement: Sequence[str],
     replicas: Sequence[Replica],
@@ -266,12 +340,15 @@ def fit(
     batch_size: int = 32,
     width: int = 64,
     shuffle: bool = True,
-    steps_per_execution: int = 32,
+    steps_per_execution: int | None = None,
 ) -> tuple[WideModel, list[Any]]:
-    """Train the wide model once; return it and one per-epoch history DataFrame per replica.
+    """Train the wide model; return it and one per-epoch history DataFrame per replica.
 
-    The batch order is shuffled with the first replica's seed. History columns match
-    :func:`casekit.training.fit`: ``epoch``, ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
+    Every replica reads its own batches in its own order (:func:`batch_orders`). History
+    columns match :func:`casekit.training.fit`: ``epoch``, ``loss`` and ``accuracy`` (the
+    running means over the epoch's batches, in training mode), ``val_loss`` and
+    ``val_accuracy`` (the test split in inference mode after the epoch). A compiled call
+    runs ``steps_per_execution`` batches, by default a whole epoch: a speed lever only.
     """
     import pandas as pd
 
@@ -279,32 +356,26 @@ def fit(
     if not replicas:
         raise ValueError("replicas must list at least one (rate, seed)")
     keras.backend.clear_session()
-    wide = build(placement, replicas, width=width)
-    wide.model.steps_per_execution = steps_per_execution
+    wide = build(placement, replicas, width=width, images=dataset.x_train)
+    size = len(dataset.x_train)
+    wide.trainer.steps_per_execution = steps_per_execution or -(-size // batch_size)
     enable_determinism(replicas[0].seed)
-    history = wide.model.fit(
-        dataset.x_train,
-        dataset.y_train,
-        epochs=epochs,
-        batch_size=batch_size,
-        validation_data=(dataset.x_test, dataset.y_test),
-        validation_batch_size=1000,
-        shuffle=shuffle,
-        verbose=0,
-    ).history
-    frames = []
-    for index in range(len(replicas)):
-        frame = pd.DataFrame(
-            {  # the column order of Keras's own history
-                "accuracy": history[f"r{index}_accuracy"],
-                "loss": history[f"r{index}_loss"],
-                "val_accuracy": history[f"val_r{index}_accuracy"],
-                "val_loss": history[f"val_r{index}_loss"],
-            }
-        )
-        frame.insert(0, "epoch", range(1, len(frame) + 1))
-        frames.append(frame)
-    return wide, frames
+    rows: list[list[dict[str, float]]] = [[] for _ in replicas]
+    for epoch in range(epochs):
+        order = batch_orders(replicas, size, epoch, shuffle)
+        history = wide.trainer.fit(
+            order, dataset.y_train[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0
+        ).history
+        train = _replica_logs({k: v[-1] for k, v in history.items()}, len(replicas))
+        test = _replica_logs(_evaluate(wide, dataset.x_test, dataset.y_test), len(replicas), "val_")
+        for index in range(len(replicas)):
+            rows[index].append({"epoch": epoch + 1, **train[index], **test[index]})
+    return wide, [pd.DataFrame(r) for r in rows]
+
+
+def _evaluate(wide: WideModel, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict[str, Any]:
+    result: dict[str, Any] = wide.model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+    return result
 
 
 def evaluate(wide: WideModel, dataset: Any, batch_size: int = 1000) -> list[dict[str, float]]:
@@ -317,14 +388,9 @@ def evaluate(wide: WideModel, dataset: Any, batch_size: int = 1000) -> list[dict
         ("train", dataset.x_train, dataset.y_train),
         ("test", dataset.x_test, dataset.y_test),
     ):
-        losses, hits = [], []
-        for start in range(0, len(x), batch_size):
-            predictions = wide.model(x[start : start + batch_size], training=False)
-            batch_y = y[start : start + batch_size]
-            losses.append(np.asarray(replica_cross_entropy(batch_y, predictions)))
-            hits.append(np.asarray(predictions).argmax(-1) == batch_y.argmax(-1)[:, None])
-        loss, accuracy = np.concatenate(losses).mean(0), np.concatenate(hits).mean(0)
-        for index in range(len(wide.replicas)):
-            out[index][f"{split}_loss"] = float(loss[index])
-            out[index][f"{split}_accuracy"] = float(accuracy[index])
+        logs = _replica_logs(
+            _evaluate(wide, x, y, batch_size), len(wide.replicas), f"{split}_", ("loss", "accuracy")
+        )
+        for index, values in enumerate(logs):
+            out[index].update(values)
     return out

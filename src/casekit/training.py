@@ -206,8 +206,9 @@ def run_replicated(
     (:mod:`casekit.replicas`), every seed a replica; results have the same columns as
     :func:`run_grid`, plus the settings each run was trained with (:func:`settings_of`):
     ``placement``, ``depth``, ``rate`` and ``width``, so a chapter selects and groups runs
-    by their settings, never by parsing a config's name. Within a wide model all replicas
-    see the same batch order.
+    by their settings, never by parsing a config's name. Every run reads the training
+    data in its own seed's order (:func:`casekit.replicas.batch_orders`), so the seeds
+    vary the data order as well as the initial weights and the masks.
     """
     from casekit import replicas
 

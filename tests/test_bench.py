@@ -45,6 +45,54 @@ def test_render_prints_the_three_ratios() -> None:
     assert "casekit 10.0 (10.0%)" in text
 
 
+def test_render_compares_backends_measured_in_one_session() -> None:
+    jax = {**_results(), "backend": "jax"}
+    jax["sweep"] = {**jax["sweep"], "casekit_s": 5.0}  # type: ignore[dict-item]
+    text = bench.render({"runs": [_results(), jax]})
+    assert "backend tensorflow" in text and "backend jax" in text
+    assert "jax vs tensorflow: one epoch at batch 32 1.00x, sweep 4.00x faster" in text
+
+
+def test_an_unknown_backend_is_rejected_before_measuring() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown backend 'theano'; allowed: tensorflow, jax"):
+        bench.main(None, ["theano"])
+
+
+def test_the_report_says_not_measured_without_a_gpu_run(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "benchmark.json"
+    path.write_text(json.dumps({"runs": [_results()]}))
+    page = execution.report_markdown([], benchmark=path)
+    assert "## On a GPU" in page and "Not measured: no run of casekit on a GPU" in page
+    gpu = {
+        "device": "GPU (NVIDIA H200)",
+        "backend": "jax",
+        "versions": "keras 3.15.1, jax 0.11.2",
+        "chapters": [
+            {
+                "chapter": "02-ordering",
+                "profile": "smoke",
+                "seeds": 2,
+                "epochs": 2,
+                "images": 800,
+                "seconds": 31.4,
+            }
+        ],
+        "bench": {"runs": [{**_results(), "backend": "jax", "device": "GPU (NVIDIA H200)"}]},
+    }
+    path.with_name("benchmark-gpu.json").write_text(json.dumps(gpu))
+    page = execution.report_markdown([], benchmark=path)
+    assert "Not measured" not in page and "Measured on GPU (NVIDIA H200) with Keras on jax" in page
+    assert (
+        "| 02-ordering | smoke | 2 | 2 | 800 | 31 |" in page
+        and "**Keras on jax** (GPU (NVIDIA H200);" in page
+    )
+
+
 def test_report_includes_the_benchmark(tmp_path: object) -> None:
     import json
     from pathlib import Path

@@ -42,6 +42,13 @@ def check_backend(name: str) -> str:
     return name
 
 
+def installed_backends() -> list[str]:
+    """The supported backends installed here, TensorFlow (the default) first."""
+    import importlib.util
+
+    return [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
+
+
 @contextlib.contextmanager
 def _stderr_fd_silenced() -> Iterator[None]:
     """Point file descriptor 2 at /dev/null for the duration of the block."""

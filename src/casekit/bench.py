@@ -13,6 +13,9 @@ Prints, from one run on one machine:
 
 The 60,000 images are the 5,000 offline digits repeated (timing only: speed does not
 depend on the pixels). Runs are short (few epochs); the output says how many.
+
+``casekit bench`` measures every installed Keras backend, each in a fresh process one
+after the other, so the backends are compared on one machine in one session.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from casekit import data, models, replicas, training
+from casekit import _runtime, data, environment, models, replicas, training
 from casekit._runtime import enable_determinism, keras_module
 
 IMAGES = 60_000
@@ -100,11 +103,13 @@ def sweep_plain(dataset: data.Dataset, rates: Sequence[float], seeds: Sequence[i
 def sweep_replicated(
     dataset: data.Dataset, rates: Sequence[float], seeds: Sequence[int], epochs: int
 ) -> float:
-    """Wall time of the same sweep as one wide model (:mod:`casekit.replicas`)."""
+    """Wall time of the same sweep as the book runs it: one wide model
+    (:func:`casekit.replicas.fit`, every replica on its own batch order, validated after
+    each epoch)."""
     started = time.perf_counter()
-    wide = replicas.build(models.EXAMPLE_2, [replicas.Replica(r, s) for r in rates for s in seeds])
-    wide.model.steps_per_execution = training.STEPS_PER_EXECUTION
-    wide.model.fit(dataset.x_train, dataset.y_train, epochs=epochs, batch_size=32, verbose=0)
+    replicas.fit(
+        models.EXAMPLE_2, [replicas.Replica(r, s) for r in rates for s in seeds], dataset, epochs=epochs
+    )
     return time.perf_counter() - started
 
 
@@ -121,6 +126,7 @@ def run(
         "images": IMAGES,
         "matmul_peak_gflops": peak,
         "backend": keras.backend.backend(),
+        "device": environment.device(),
     }
     steps = {}
     for batch in (32, 128):
@@ -155,11 +161,39 @@ def run(
 
 
 def render(results: dict[str, Any]) -> str:
-    """The benchmark as printed text."""
+    """The benchmark as printed text: one block per backend, then how they compare."""
+    runs = runs_of(results)
+    blocks = [_render_run(run) for run in runs]
+    if len(runs) > 1:
+        blocks.append("\n".join(["backends compared (same machine, same session):", *comparison(runs)]))
+    return "\n\n".join(blocks)
+
+
+def runs_of(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-backend measurements of a saved benchmark (one backend's, or several)."""
+    runs: list[dict[str, Any]] = results.get("runs", [results])
+    return runs
+
+
+def comparison(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """How many times faster each backend is than the first (TensorFlow, the default)."""
+    base = runs[0]
+    lines = []
+    for run in runs[1:]:
+        epoch = run["epoch"]["32"]["casekit_s"]
+        lines.append(
+            f"  {run['backend']} vs {base['backend']}: one epoch at batch 32 "
+            f"{base['epoch']['32']['casekit_s'] / epoch:.2f}x, "
+            f"sweep {base['sweep']['casekit_s'] / run['sweep']['casekit_s']:.2f}x faster"
+        )
+    return lines
+
+
+def _render_run(results: dict[str, Any]) -> str:
     peak = results["matmul_peak_gflops"]
     lines = [
         f"casekit bench: Example 2 on {results['images']:,} images (offline digits tiled; timing only), "
-        f"backend {results['backend']}",
+        f"backend {results['backend']}, device {results.get('device', 'CPU')}",
         f"matrix-multiply peak (float32, 2048^3): {peak:.0f} GFLOP/s",
         "",
         "(a) seconds per epoch, after one compiling epoch (2 epochs timed)",
@@ -191,10 +225,38 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(output: Path | None = None) -> dict[str, Any]:
-    results = run()
+def measure(backend: str) -> dict[str, Any]:
+    """:func:`run` with Keras on ``backend``, in a fresh Python process (Keras fixes its
+    backend at import)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.json"
+        subprocess.run(
+            [sys.executable, "-m", "casekit.bench", str(path)],
+            env={**os.environ, "KERAS_BACKEND": backend},
+            check=True,
+        )
+        measured: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return measured
+
+
+def main(output: Path | None = None, backends: Sequence[str] | None = None) -> dict[str, Any]:
+    """Measure ``backends`` (default: every installed one) one after the other, print the
+    results and save them to ``output``."""
+    chosen = [_runtime.check_backend(b) for b in backends] if backends else _runtime.installed_backends()
+    results: dict[str, Any] = {"runs": [measure(backend) for backend in chosen]}
     print(render(results))
     if output is not None:
         output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         print(f"\nSaved to {output}")
     return results
+
+
+if __name__ == "__main__":
+    import sys
+
+    Path(sys.argv[1]).write_text(json.dumps(run()) + "\n", encoding="utf-8")

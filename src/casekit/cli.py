@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--no-strict", action="store_true", help="do not treat Sphinx warnings as errors")
     bench = commands.add_parser("bench", help="time plain model.fit against casekit's training paths")
     bench.add_argument("--output", type=Path, help="also save the measurements as JSON here")
+    bench.add_argument(
+        "--backend",
+        action="append",
+        help="a Keras backend to measure (tensorflow or jax); repeatable; default: every installed one",
+    )
 
     ledger = commands.add_parser(
         "ledger", help="print every claim's verdict and evidence from the stored chapters"
@@ -149,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "bench":
             from casekit import bench
 
-            bench.main(args.output)
+            bench.main(args.output, args.backend)
         elif args.command == "evidence":
             _save_evidence(project, args.output)
         elif args.command == "ledger":

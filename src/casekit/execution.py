@@ -65,32 +65,65 @@ def read_run(notebook: Path) -> Run:
 
 
 def benchmark_markdown(results: dict[str, Any]) -> list[str]:
-    """The ``casekit bench`` section of the report (from ``book/benchmark.json``)."""
-    epoch = results["epoch"]
-    sweep = results["sweep"]
-    peak = results["matmul_peak_gflops"]
+    """The ``casekit bench`` section of the report (from ``book/benchmark.json``): one
+    table per backend, measured one after the other on one machine, and their ratios."""
+    from casekit import bench
+
+    runs = bench.runs_of(results)
     lines = [
         "## Training speed (`make bench`)",
         "",
-        f"Measured with `make bench` on the machine that produced the stored chapters "
-        f"(backend {results['backend']}; float32 matrix-multiply peak {peak:.0f} GFLOP/s), "
-        f"on {results['images']:,} images.",
-        "",
-        "| measurement | plain `model.fit` | casekit | ratio | share of matmul peak (plain / casekit) |",
-        "|---|---|---|---|---|",
+        f"Measured with `make bench` on the machine that produced the stored chapters, on "
+        f"{runs[0]['images']:,} images, every backend one after the other in one session.",
     ]
-    for batch, row in epoch.items():
-        same = "identical weights" if row["identical_weights"] else "weights differ"
+    for run in runs:
+        epoch, sweep, peak = run["epoch"], run["sweep"], run["matmul_peak_gflops"]
+        lines += [
+            "",
+            f"**Keras on {run['backend']}** ({run.get('device', 'CPU')}; float32 "
+            f"matrix-multiply peak {peak:.0f} GFLOP/s):",
+            "",
+            "| measurement | plain `model.fit` | casekit | ratio | share of matmul peak (plain / casekit) |",
+            "|---|---|---|---|---|",
+        ]
+        for batch, row in epoch.items():
+            same = "identical weights" if row["identical_weights"] else "weights differ"
+            shares = f"{row['plain_gflops'] / peak:.1%} / {row['casekit_gflops'] / peak:.1%}"
+            lines.append(
+                f"| one epoch, batch {batch} ({same}) | {row['plain_s']:.2f} s | {row['casekit_s']:.2f} s "
+                f"| {row['ratio']:.2f}x | {shares} |"
+            )
         lines.append(
-            f"| one epoch, batch {batch} ({same}) | {row['plain_s']:.2f} s | {row['casekit_s']:.2f} s "
-            f"| {row['ratio']:.2f}x | {row['plain_gflops'] / peak:.1%} / {row['casekit_gflops'] / peak:.1%} |"
+            f"| sweep, {len(sweep['rates'])} rates x {sweep['seeds']} seeds, {sweep['epochs']} epoch | "
+            f"{sweep['plain_s']:.1f} s | {sweep['casekit_s']:.1f} s | {sweep['ratio']:.2f}x "
+            f"| {sweep['plain_gflops'] / peak:.1%} / {sweep['casekit_gflops'] / peak:.1%} |"
         )
-    lines.append(
-        f"| sweep, {len(sweep['rates'])} rates x {sweep['seeds']} seeds, {sweep['epochs']} epoch | "
-        f"{sweep['plain_s']:.1f} s | {sweep['casekit_s']:.1f} s | {sweep['ratio']:.2f}x "
-        f"| {sweep['plain_gflops'] / peak:.1%} / {sweep['casekit_gflops'] / peak:.1%} |"
-    )
+    if len(runs) > 1:
+        lines += ["", "Backends compared:", "", *(f"- {line.strip()}" for line in bench.comparison(runs))]
     return ["", *lines, ""]
+
+
+def gpu_markdown(results: dict[str, Any] | None) -> list[str]:
+    """The GPU section of the report (from ``book/benchmark-gpu.json``, written from a run
+    on a GPU machine), or a plain "not measured" when no such run is recorded."""
+    lines = ["## On a GPU", ""]
+    if results is None:
+        return ["", *lines, "Not measured: no run of casekit on a GPU is recorded for this book.", ""]
+    lines += [
+        f"Measured on {results['device']} with Keras on {results['backend']} "
+        f"({results['versions']}), in one session on that machine.",
+        "",
+        "| chapter | profile | seeds | epochs | training images | run time (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results["chapters"]:
+        lines.append(
+            f"| {row['chapter']} | {row['profile']} | {row['seeds']} | {row['epochs']} "
+            f"| {row['images']:,} | {row['seconds']:.0f} |"
+        )
+    if results.get("note"):
+        lines += ["", results["note"]]
+    return ["", *lines, *benchmark_markdown(results["bench"])[1:]]
 
 
 def report_markdown(notebooks: Sequence[Path], benchmark: Path | None = None) -> str:
@@ -122,4 +155,7 @@ def report_markdown(notebooks: Sequence[Path], benchmark: Path | None = None) ->
         lines += ["Library versions differ between chapters:", "", *(f"- {v}" for v in versions), ""]
     if benchmark is not None and benchmark.is_file():
         lines += benchmark_markdown(json.loads(benchmark.read_text(encoding="utf-8")))
+    if benchmark is not None:
+        gpu = benchmark.with_name("benchmark-gpu.json")
+        lines += gpu_markdown(json.loads(gpu.read_text(encoding="utf-8")) if gpu.is_file() else None)
     return "\n".join(lines)

@@ -296,7 +296,8 @@ def stage_book(project: Project, *, executed: bool) -> Path:
 
     report = execution.report_markdown(staged, benchmark=project.book / "benchmark.json")
     (source / "execution-report.md").write_text(report, encoding="utf-8")
-    (source / "benchmark.json").unlink(missing_ok=True)  # data for the report, not a page
+    for data_file in ("benchmark.json", "benchmark-gpu.json"):  # data for the report, not pages
+        (source / data_file).unlink(missing_ok=True)
     return source
 
 

@@ -65,7 +65,8 @@ browser-deps:
 	  { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium chromium-driver; }; \
 	fi
 
-## bench: plain model.fit against casekit's training paths (a few minutes); saved for the book
+## bench: plain model.fit against casekit's training paths, on every installed backend (a few
+## minutes); saved for the book
 bench: $(STAMP)
 	$(BIN)/casekit bench --output book/benchmark.json
 

@@ -91,6 +91,8 @@ def test_the_report_says_not_measured_without_a_gpu_run(tmp_path: object) -> Non
         "| 02-ordering | smoke | 2 | 2 | 800 | 31 |" in page
         and "**Keras on jax** (GPU (NVIDIA H200);" in page
     )
+    assert page.count("## Training speed") == 1 and "### `casekit bench` on the GPU" in page
+    assert "and ran 1.0x faster" in page  # the example's epochs at batch 32 and 128 take as long
 
 
 def test_report_includes_the_benchmark(tmp_path: object) -> None:

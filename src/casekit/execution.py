@@ -134,7 +134,7 @@ def gpu_markdown(results: dict[str, Any] | None) -> list[str]:
         lines += [
             "",
             f"An epoch at batch 128 has a quarter of the steps of one at batch 32 and the same "
-            f"arithmetic, and took {steps:.1f}x less time: on this GPU a step of the book's small "
+            f"arithmetic, and ran {steps:.1f}x faster: on this GPU a step of the book's small "
             "MLP costs its dispatch, not its arithmetic.",
         ]
     return ["", *lines, *benchmark_markdown(results["bench"], on_gpu=True)]

@@ -128,7 +128,9 @@ def gpu_markdown(results: dict[str, Any] | None) -> list[str]:
         )
     if results.get("note"):
         lines += ["", results["note"]]
-    epoch = bench_runs(results)[0]["epoch"]
+    from casekit import bench
+
+    epoch = bench.runs_of(results["bench"])[0]["epoch"]
     if {"32", "128"} <= epoch.keys():
         steps = epoch["32"]["casekit_s"] / epoch["128"]["casekit_s"]
         lines += [
@@ -138,13 +140,6 @@ def gpu_markdown(results: dict[str, Any] | None) -> list[str]:
             "MLP costs its dispatch, not its arithmetic.",
         ]
     return ["", *lines, *benchmark_markdown(results["bench"], on_gpu=True)]
-
-
-def bench_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The per-backend ``casekit bench`` measurements inside a GPU record."""
-    from casekit import bench
-
-    return bench.runs_of(results["bench"])
 
 
 def report_markdown(notebooks: Sequence[Path], benchmark: Path | None = None) -> str:

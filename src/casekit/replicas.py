@@ -46,7 +46,7 @@ def replica_layers() -> tuple[type, type, type, type]:
             """``replicas`` independent Dense layers in one batched product.
 
             With ``shared_input`` (a first layer) the input is ``(batch, d)``, the same rows
-            for every replica, or ``(batch, replicas, d)``, each replica's own rows;
+            for every replica, or ``(replicas, batch, d)``, each replica's own rows;
             otherwise the input ``(batch, replicas * d)`` holds each replica's features side
             by side. Output: ``(batch, replicas * units)``.
             """
@@ -127,11 +127,9 @@ def replica_layers() -> tuple[type, type, type, type]:
                 self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
             def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-                cross_entropy = replica_cross_entropy(y_true, y_pred)
-                truth = ops.argmax(y_true, -1)
-                if len(truth.shape) == 1:  # one label per row, shared by every replica
-                    truth = ops.expand_dims(truth, 1)
-                hits = ops.cast(ops.equal(ops.argmax(y_pred, -1), truth), "float32")
+                truth = per_replica_labels(y_true, y_pred)
+                cross_entropy = keras.losses.categorical_crossentropy(truth, y_pred)
+                hits = ops.cast(ops.equal(ops.argmax(y_pred, -1), ops.argmax(truth, -1)), "float32")
                 self.loss_sum.assign_add(ops.sum(cross_entropy, axis=0))
                 self.correct.assign_add(ops.sum(hits, axis=0))
                 self.count.assign_add(ops.cast(ops.shape(y_pred)[0], "float32"))
@@ -173,12 +171,17 @@ def replica_cross_entropy(y_true: Any, y_pred: Any) -> Any:
     """Keras's categorical cross-entropy of every replica's prediction ``(b, replicas, 10)``
     against its labels: one batch ``(b, 10)`` shared by all, or each replica's own
     ``(b, replicas, 10)``; returns ``(b, replicas)``."""
-    keras = keras_module()
-    ops = keras.ops
+    return keras_module().losses.categorical_crossentropy(per_replica_labels(y_true, y_pred), y_pred)
+
+
+def per_replica_labels(y_true: Any, y_pred: Any) -> Any:
+    """The labels of every replica, ``(b, replicas, 10)``, in ``y_pred``'s dtype: ``y_true``
+    itself, or one label batch ``(b, 10)`` shared by all replicas, broadcast."""
+    ops = keras_module().ops
     truth = ops.cast(y_true, y_pred.dtype)
     if len(truth.shape) == 2:
         truth = ops.broadcast_to(ops.expand_dims(truth, 1), ops.shape(y_pred))
-    return keras.losses.categorical_crossentropy(truth, y_pred)
+    return truth
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,7 @@ def build(
     inputs = keras.Input(shape=(784,))
     model = keras.Model(inputs, through(inputs))
     _copy_into(model, singles)
-    model.compile(loss=_summed_cross_entropy, metrics=[ReplicaMetrics(count)])
+    model.compile(loss=_summed_cross_entropy, metrics=[ReplicaMetrics(count)])  # for evaluate
     trainer = None
     if images is not None:
         rows = keras.Input(shape=(count,), dtype="int32")

@@ -8,8 +8,12 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # figures without a display
 
+import casekit
 from casekit import _runtime, data
 
+# The book's session (deterministic kernels, quiet logs, the backend), as every chapter sets it
+# in its setup cell: before TensorFlow is imported, and inherited by the processes tests start.
+casekit.setup_book_session()
 _runtime.keras_module()  # import TensorFlow once, quietly, before any test imports it directly
 
 

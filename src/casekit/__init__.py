@@ -6,16 +6,21 @@ Chapters import modules, not objects::
 
 Each module covers one concern; see the README for the map. ``casekit.diagnose(model)``
 (from :mod:`casekit.diagnosis`) checks any Keras model for the placements the book measures.
+
+Importing casekit changes nothing in the session: no environment variable, no file
+descriptor, no Keras or TensorFlow setting. ``casekit.setup_book_session()``, called by each
+chapter before Keras is imported, sets what the book's runs use (deterministic kernels,
+quiet TensorFlow logs, the TensorFlow backend); see :mod:`casekit._runtime`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from casekit import _runtime  # noqa: F401  (sets TF logging/determinism env first)
+from casekit._runtime import setup_book_session
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "diagnose"]
+__all__ = ["__version__", "diagnose", "setup_book_session"]
 
 
 def __getattr__(name: str) -> Any:

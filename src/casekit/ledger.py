@@ -146,6 +146,13 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
+def chapters_read() -> list[str]:
+    """The chapters (file stems) whose glued values :func:`collect` reads, in book order:
+    what the ledger page fetches with :func:`casekit.pipeline.stored_chapters`."""
+    named = {claim.chapter for claim in CLAIMS} | {chapter for c in CLAIMS for _, chapter, _ in c.evidence}
+    return sorted(named)
+
+
 def read_notebook(path: Path) -> dict[str, Any]:
     """A notebook's JSON; a file that is not valid notebook JSON is an error naming it."""
     try:

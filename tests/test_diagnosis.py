@@ -147,12 +147,28 @@ def test_keras_ops_in_a_functional_graph_are_traced() -> None:
 def test_several_dropout_layers_reaching_one_batchnorm_are_one_finding() -> None:
     keras = keras_module()
     inputs = keras.Input((8,))
-    a = keras.layers.Dropout(0.5, name="near")(inputs)
-    b = keras.layers.Dense(8, name="dense")(keras.layers.Dropout(0.5, name="far")(inputs))
+    a = keras.layers.Dense(8, name="dense")(keras.layers.Dropout(0.5, name="far")(inputs))
+    b = keras.layers.Dropout(0.5, name="near")(inputs)
     outputs = keras.layers.BatchNormalization(name="bn")(keras.layers.Concatenate()([a, b]))
     (finding,) = _only(keras.Model(inputs, outputs), "dropout-feeds-batchnorm")
-    assert finding.layers == ("near", "bn")  # the more direct route is shown
+    assert finding.layers == ("near", "bn")  # the more direct route is shown, wherever it is listed
+    assert finding.severity == "warning"  # the channels of "near" reach BN unchanged
     assert "also reached from far" in finding.explanation
+
+
+@pytest.mark.parametrize(("axis", "severity"), [(-1, "warning"), (2, "warning"), (1, "caution")])
+def test_concatenation_passes_channels_unchanged_only_along_the_channel_axis(
+    axis: int, severity: str
+) -> None:
+    keras = keras_module()
+    inputs = keras.Input((4, 8))
+    dropped = keras.layers.Dropout(0.5)(inputs)
+    joined = keras.layers.Concatenate(axis=axis)([dropped, inputs])
+    (finding,) = _only(
+        keras.Model(inputs, keras.layers.BatchNormalization()(joined)), "dropout-feeds-batchnorm"
+    )
+    # along the time axis, BN's per-channel statistics mix dropped and clean steps: diluted
+    assert finding.severity == severity
 
 
 def test_nested_functional_model_is_searched() -> None:
@@ -485,11 +501,12 @@ def test_densenet_121_with_the_papers_dropout() -> None:
     # Bottleneck: 1x1 conv -> Dropout -> BN directly (Li et al.'s case): warning.
     assert feeds["conv2_block1_1_conv_drop"].severity == "warning"
     assert feeds["conv2_block1_1_conv_drop"].path == ("conv2_block1_1_conv_drop", "conv2_block1_1_bn")
-    # 3x3 conv -> Dropout -> Concatenate -> the next layer's BN: linear, caution.
+    # 3x3 conv -> Dropout -> Concatenate (channel axis) -> the next layer's BN: the dropped
+    # channels reach BN unchanged, so it is the direct case for them: warning.
     assert feeds["conv2_block1_2_conv_drop"].path == (
         "conv2_block1_2_conv_drop", "conv2_block1_concat", "conv2_block2_0_bn",
     )  # fmt: skip
-    assert feeds["conv2_block1_2_conv_drop"].severity == "caution"
+    assert feeds["conv2_block1_2_conv_drop"].severity == "warning"
     # Transition: conv -> Dropout -> AveragePooling2D -> the next block's BN: caution.
     assert feeds["pool2_conv_drop"].path == ("pool2_conv_drop", "pool2_pool", "conv3_block1_0_bn")
     assert {f.severity for f in findings} == {"warning", "caution"}

@@ -5,10 +5,11 @@ The checks read the model as saved, with no data and no training. Each is listed
 
 - ``dropout-feeds-batchnorm``: Dropout noise reaching a BatchNormalization layer, traced
   on the layer graph (chapter 01, Li et al.'s variance shift). Severity follows what lies
-  between (see :func:`trace_to_batchnorm`): ``warning`` when nothing but reshaping lies
-  between, ``caution`` through linear layers (Dense, convolutions, Add, Concatenate,
-  average pooling: the shift still applies, diluted by the weights and by branches added
-  without dropout), ``info`` through a nonlinearity (it changes how much arrives).
+  between (see :func:`trace_to_batchnorm`): ``warning`` when nothing but reshaping or
+  channel concatenation lies between, ``caution`` through linear layers (Dense,
+  convolutions, Add, average pooling: the shift still applies, diluted by the weights and
+  by branches added without dropout), ``info`` through a nonlinearity (it changes how much
+  arrives).
 - ``dropout-on-feature-maps``: plain Dropout without ``noise_shape`` on 3-D/4-D/5-D
   feature maps; SpatialDropout of the matching rank drops whole channels (chapter 00, 8).
 - ``recurrent-dropout-no-cudnn``: ``recurrent_dropout > 0`` in LSTM/GRU rules out the
@@ -498,19 +499,29 @@ def _relu_like(call: Call) -> bool:
     return _elementwise_activation(call) and _activation(call) in RELU_LIKE
 
 
+def _concatenates_channels(call: Call) -> bool:
+    """A Concatenate layer along the last (channel) axis: each channel keeps its values, so
+    the channels a Dropout contributes reach the next layer unchanged."""
+    if not _is_a(call.layer, "Concatenate"):
+        return False
+    axis = call.config.get("axis", -1)
+    return bool(axis == -1 or (call.input_shape is not None and axis == len(call.input_shape) - 1))
+
+
 def _step(call: Call) -> str | None:
     """How Dropout noise passes ``call`` on its way to a BatchNormalization layer.
 
-    ``"pass"``: values unchanged (reshaping, another noise layer: the identity at
-    inference); ``"relu"``: a ReLU-like activation, which commutes with the mask until
-    the noise has been mixed; ``"linear"``: a linear map (Dense, convolutions, Add,
-    Concatenate, average pooling, upsampling, rescaling), which carries the shift on,
+    ``"pass"``: values unchanged (reshaping, concatenation along the channel axis, another
+    noise layer: the identity at inference); ``"relu"``: a ReLU-like activation, which
+    commutes with the mask until the noise has been mixed; ``"linear"``: a linear map
+    (Dense, convolutions, Add, Concatenate along another axis, average pooling,
+    upsampling, rescaling), which carries the shift on,
     diluted; ``"nonlinear"``: anything that changes how much arrives (other activations,
     max pooling, Multiply, a linear layer with a nonlinear activation); ``None``: the
     trace stops (normalization, recurrent, attention and unknown layers).
     """
     operation = _operation(call)
-    if _reshapes(call) or _is_a(call.layer, *_NOISE):
+    if _reshapes(call) or _is_a(call.layer, *_NOISE) or _concatenates_channels(call):
         return "pass"
     if _elementwise_activation(call):
         if _activation(call) == "linear":
@@ -560,12 +571,13 @@ def trace_to_batchnorm(graph: Graph) -> dict[Call, list[Route]]:
     From each Dropout (or GaussianDropout) with a positive rate, the trace follows the
     graph forwards and stops at the first BatchNormalization on every path (that layer is
     where the shift is learned; later ones inherit it). Of the paths from one source to
-    one BN, the best is kept: fewest steps of the worst kind, then shortest. ``direct``
-    means only reshaping, other noise layers, or a ReLU-like activation applied before any
-    mixing (ReLU commutes with the mask, so Dropout -> ReLU -> BN is ReLU -> Dropout -> BN)
-    lie between; ``linear`` means linear layers too; ``nonlinear`` anything from
-    :func:`_step` that changes how much of the shift arrives. Layers that
-    :func:`_step` cannot place end the path: nothing is claimed beyond them.
+    one BN, the most direct is kept (direct, then linear, then nonlinear), then the shortest.
+    ``direct`` means only reshaping, concatenation along the channel axis, other noise
+    layers, or a ReLU-like activation applied before any mixing (ReLU commutes with the
+    mask, so Dropout -> ReLU -> BN is ReLU -> Dropout -> BN) lie between; ``linear`` means
+    linear layers too; ``nonlinear`` anything from :func:`_step` that changes how much of
+    the shift arrives. Layers that :func:`_step` cannot place end the path: nothing is
+    claimed beyond them.
     """
     routes: dict[Call, list[Route]] = {}
     order = {id(call): index for index, call in enumerate(graph.calls)}

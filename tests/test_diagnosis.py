@@ -304,10 +304,10 @@ def test_a_frozen_batchnorm_next_to_dropout_is_noted() -> None:
     layers = keras.layers
     frozen = layers.BatchNormalization(name="bn")
     frozen.trainable = False
-    model = _sequential(layers.Dense(8), frozen, layers.ReLU(), layers.Dropout(0.5, name="drop"))
+    model = _sequential(layers.Dense(8), frozen, layers.ReLU(name="relu"), layers.Dropout(0.5, name="drop"))
     (finding,) = casekit.diagnose(model).findings
     assert finding.code == "frozen-batchnorm-next-to-dropout" and finding.severity == "info"
-    assert finding.path == ("bn", "drop")
+    assert finding.layers == ("bn", "drop") and finding.path == ("bn", "relu", "drop")
     assert finding.section == "chapters/00-why-dropout-seems-broken#symptom-bn-trainable"
     trainable = _sequential(layers.Dense(8), layers.BatchNormalization(), layers.ReLU(), layers.Dropout(0.5))
     assert casekit.diagnose(trainable).codes() == []

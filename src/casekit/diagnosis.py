@@ -134,7 +134,7 @@ class Finding:
     layers: tuple[str, ...]
     explanation: str
     section: str
-    fix: str = ""
+    fix: str
     path: tuple[str, ...] = ()
     measured: float | None = None
 
@@ -176,6 +176,7 @@ class Diagnosis:
     findings: tuple[Finding, ...]
 
     def codes(self) -> list[str]:
+        """The findings' codes, in order."""
         return [finding.code for finding in self.findings]
 
     def __str__(self) -> str:
@@ -220,6 +221,7 @@ class Graph:
 
 
 def _shape(value: Any) -> tuple[int | None, ...] | None:
+    """A recorded shape as a tuple (``None`` when there is none)."""
     if not isinstance(value, list | tuple) or not all(d is None or isinstance(d, int) for d in value):
         return None
     return tuple(value)
@@ -355,7 +357,7 @@ class _Builder:
         while pending:
             waiting = []
             for entry, index, node in pending:
-                tensors = list(_tensors(node))
+                tensors = [t for t in _tensors(node) if len(t.get("keras_history") or ()) == 3]
                 found = [resolve(*t["keras_history"]) for t in tensors]
                 if any(call is None for call in found):
                     waiting.append((entry, index, node))
@@ -613,21 +615,30 @@ def trace_to_batchnorm(graph: Graph) -> dict[Call, list[Route]]:
     return dict(sorted(routes.items(), key=lambda item: order[id(item[0])]))
 
 
-def _neighbours(call: Call, through: Callable[[Call], bool], downstream: bool) -> list[Call]:
-    """The nearest calls before (or after) ``call``, looking through calls ``through`` accepts."""
-    found: list[Call] = []
-    frontier = list(call.outputs if downstream else call.inputs)
+def _nearest(call: Call, through: Callable[[Call], bool], downstream: bool) -> list[tuple[Call, ...]]:
+    """The nearest calls before (or after) ``call``, looking through calls ``through`` accepts;
+    each as the chain from it to ``call`` (or from ``call`` to it), in graph order."""
+    found: list[tuple[Call, ...]] = []
+    frontier: list[tuple[Call, ...]] = [
+        (call, item) for item in (call.outputs if downstream else call.inputs)
+    ]
     seen: set[int] = set()
     while frontier:
-        item = frontier.pop(0)
+        chain = frontier.pop(0)
+        item = chain[-1]
         if id(item) in seen:
             continue
         seen.add(id(item))
         if through(item):
-            frontier.extend(item.outputs if downstream else item.inputs)
+            frontier.extend((*chain, after) for after in (item.outputs if downstream else item.inputs))
         else:
-            found.append(item)
+            found.append(chain if downstream else chain[::-1])
     return found
+
+
+def _neighbours(call: Call, through: Callable[[Call], bool], downstream: bool) -> list[Call]:
+    """The nearest calls before (or after) ``call``, looking through calls ``through`` accepts."""
+    return [chain[-1] if downstream else chain[0] for chain in _nearest(call, through, downstream)]
 
 
 # -- the checks ---------------------------------------------------------------------------
@@ -834,16 +845,18 @@ def _consumer_findings(call: Call) -> list[Finding]:
 
 def _selu_findings(call: Call) -> list[Finding]:
     """Plain Dropout whose nearest producer or consumer applies SELU: one finding per Dropout."""
-    before = [n for n in _neighbours(call, _reshapes, downstream=False) if _activation(n) == "selu"]
-    after = [n for n in _neighbours(call, _reshapes, downstream=True) if _activation(n) == "selu"]
+    before = [c for c in _nearest(call, _reshapes, downstream=False) if _activation(c[0]) == "selu"]
+    after = [c for c in _nearest(call, _reshapes, downstream=True) if _activation(c[-1]) == "selu"]
     if not before and not after:
         return []
-    path = (*(n.name for n in before[:1]), call.name, *(n.name for n in after[:1]))
+    upstream = before[0][:-1] if before else ()
+    downstream = after[0][1:] if after else ()
+    path = tuple(c.name for c in (*upstream, call, *downstream))
     return [
         Finding(
             "dropout-with-selu",
             "caution",
-            (call.name, *(n.name for n in before + after)),
+            (call.name, *(c[0].name for c in before), *(c[-1].name for c in after)),
             "SELU networks keep activations near mean 0 and variance 1 (self-normalization); plain "
             "Dropout sets units to 0 and scales the rest by 1/(1-rate), which moves both",
             SECTIONS["dropout-with-selu"],
@@ -861,15 +874,15 @@ def _frozen_batchnorm_findings(call: Call) -> list[Finding]:
         return []
     findings = []
     for downstream in (False, True):
-        for neighbour in _neighbours(call, _reshapes_or_activation, downstream):
-            if not is_dropout(neighbour):
+        for chain in _nearest(call, _reshapes_or_activation, downstream):
+            if not is_dropout(chain[-1] if downstream else chain[0]):
                 continue
-            path = (call.name, neighbour.name) if downstream else (neighbour.name, call.name)
+            path = tuple(c.name for c in chain)
             findings.append(
                 Finding(
                     "frozen-batchnorm-next-to-dropout",
                     "info",
-                    path,
+                    (path[0], path[-1]),
                     "trainable=False puts this BatchNormalization in inference mode even under "
                     "training=True (fit, Monte Carlo dropout): it normalizes with its moving statistics "
                     "and no longer updates them, while the Dropout next to it stays active",

@@ -3,17 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.casekit-installed
-# nbval re-executes the stored chapters on another floating-point path than this CPU's own:
+# The whole suite and nbval run on another floating-point path than this CPU's own:
 # oneDNN's matmul capped one instruction-set level lower (AVX-512 -> AVX2, AVX2 -> AVX; see
-# casekit.regression.perturbation), so a green run here means green on other CPUs;
-# tests/test_perturbation.py checks that the cap changes trained weights.
-NBVAL_ENV = $(shell $(BIN)/python -m casekit.regression)
+# casekit.regression.perturbation), so a tolerance that holds only on one CPU fails here
+# first; tests/test_perturbation.py checks that the cap changes trained weights.
+# `make portable` takes a second path that `make test` never does (two levels lower, one
+# intra-op thread). Tests that need the CPU's own path set it themselves.
+PERTURBED = $(shell $(BIN)/python -m casekit.regression)
+PORTABLE = $(shell $(BIN)/python -m casekit.regression --portable)
+PYTEST := $(BIN)/python -m pytest
 # casekit.nbval_plugin compares shown estimates statistically and decisions by their
 # fragility (casekit.regression); everything else nbval compares exactly.
-NBVAL := env $(NBVAL_ENV) $(BIN)/python -m pytest --nbval --nbval-current-env -p casekit.nbval_plugin \
+NBVAL_ARGS := --nbval --nbval-current-env -p casekit.nbval_plugin \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider chapters
 
-.PHONY: book test lint unit slow suite nbval html browser browser-deps bench chapters lock clean
+.PHONY: book test lint unit slow suite nbval portable html browser browser-deps bench chapters lock clean
 
 # Create or update the virtual environment whenever the locked dependencies change: the
 # exact, hash-checked environment of requirements.lock, then casekit itself (editable).
@@ -40,16 +44,22 @@ lint: $(STAMP)
 
 ## unit: the fast tests (under 2 minutes on 2 cores); slow: those that train or start processes
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" --ignore=tests/browser
+	env $(PERTURBED) $(PYTEST) -m "not slow" --ignore=tests/browser
 
 slow: $(STAMP)
-	$(BIN)/python -m pytest -m slow --ignore=tests/browser
+	env $(PERTURBED) $(PYTEST) -m slow --ignore=tests/browser
 
 suite: $(STAMP)
-	$(BIN)/python -m pytest --ignore=tests/browser
+	env $(PERTURBED) $(PYTEST) --ignore=tests/browser
 
 nbval: $(STAMP)
-	$(NBVAL)
+	env $(PERTURBED) $(PYTEST) $(NBVAL_ARGS)
+
+## portable: the suite and nbval on a second perturbed float path, one `make test` never
+## takes (run it to check portability on demand; not part of `make test`)
+portable: $(STAMP)
+	env $(PORTABLE) $(PYTEST) --ignore=tests/browser
+	env $(PORTABLE) $(PYTEST) $(NBVAL_ARGS)
 
 html: $(STAMP)
 	$(BIN)/casekit build
@@ -74,8 +84,8 @@ bench: $(STAMP)
 ## then record the evidence of a re-execution on the perturbed path for tests/test_regression.py
 chapters: $(STAMP)
 	$(BIN)/casekit run --update
-	env $(NBVAL_ENV) $(BIN)/casekit run
-	env $(NBVAL_ENV) $(BIN)/casekit evidence --output tests/data/perturbed-evidence.json
+	env $(PERTURBED) $(BIN)/casekit run
+	env $(PERTURBED) $(BIN)/casekit evidence --output tests/data/perturbed-evidence.json
 
 clean:
 	rm -rf build

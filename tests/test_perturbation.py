@@ -1,10 +1,10 @@
-"""``make nbval`` re-executes the chapters on another floating-point path; this proves it is one.
+"""``make test`` runs the suite and nbval on another floating-point path; this proves it is one.
 
 TensorFlow's matrix multiply goes through oneDNN's sgemm, generated at run time for the
 CPU's instruction set; ``ONEDNN_MAX_CPU_ISA`` caps that set. If the cap stopped changing
 the arithmetic (a TensorFlow that ignores it, say), the nbval step would silently stop
 emulating another machine, so this test trains the same seeded model with and without
-the setting ``make nbval`` uses on this CPU and requires different weights.
+the setting ``make test`` uses on this CPU and requires different weights.
 """
 
 from __future__ import annotations
@@ -30,10 +30,19 @@ print(np.concatenate([np.ravel(w) for w in model.get_weights()]).tobytes().hex()
 """
 
 
-def test_make_nbval_runs_under_the_perturbation() -> None:
-    line = re.search(r"^NBVAL_ENV = (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+def test_every_test_target_runs_under_the_perturbation() -> None:
+    """The suite (fast and slow tests) and nbval share one perturbed path, so a tolerance
+    that only holds on the author's CPU fails on the author's machine first."""
+    makefile = (ROOT / "Makefile").read_text()
+    line = re.search(r"^PERTURBED = (.+)$", makefile, re.MULTILINE)
     assert line and line.group(1) == "$(shell $(BIN)/python -m casekit.regression)"
-    assert "env $(NBVAL_ENV)" in (ROOT / "Makefile").read_text()
+    for target in ("unit", "slow", "suite", "nbval"):
+        recipe = re.search(rf"^{target}: .*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+        assert recipe, target
+        commands = recipe.group(1).strip().splitlines()
+        assert commands and all(c.strip().startswith("env $(PERTURBED) ") for c in commands), target
+    portable = re.search(r"^portable: .*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert portable and portable.group(1).count("env $(PORTABLE) ") == 2
 
 
 @pytest.mark.parametrize(
@@ -43,8 +52,20 @@ def test_the_cap_is_one_level_below_the_cpu(flags: str, isa: str) -> None:
     assert regression.perturbation(f"flags\t: {flags}\n") == {"ONEDNN_MAX_CPU_ISA": isa}
 
 
+@pytest.mark.parametrize(
+    ("flags", "isa"), [("fpu avx avx2 avx512f", "AVX"), ("fpu avx avx2", "SSE41"), ("fpu avx", "SSE41")]
+)
+def test_the_portable_path_is_one_make_test_never_takes(flags: str, isa: str) -> None:
+    cpuinfo = f"flags\t: {flags}\n"
+    portable = regression.portable_perturbation(cpuinfo)
+    assert portable == {"ONEDNN_MAX_CPU_ISA": isa, "TF_NUM_INTRAOP_THREADS": "1"}
+    assert portable != regression.perturbation(cpuinfo)
+
+
 def _train(extra: dict[str, str]) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
+    """Train in a fresh process on the CPU's own path plus ``extra`` (this test needs the
+    native path, so it drops the perturbation the suite runs under)."""
+    env = {k: v for k, v in os.environ.items() if k not in regression.portable_perturbation()}
     return subprocess.Popen(
         [sys.executable, "-c", TRAIN],
         env={**env, **extra},

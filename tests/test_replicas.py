@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import crosspath
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
 from casekit import data, models, replicas, training
-from casekit._runtime import enable_determinism, keras_module
-
-
-def _plain_run(
-    placement: tuple[str, ...], rate: float, seed: int, dataset: data.Dataset, epochs: int, shuffle: bool
-) -> tuple[Any, dict[str, list[float]]]:
-    keras = keras_module()
-    keras.backend.clear_session()
-    enable_determinism(seed)
-    model = models.build(placement, rate=rate)
-    history = model.fit(
-        dataset.x_train,
-        dataset.y_train,
-        epochs=epochs,
-        batch_size=32,
-        shuffle=shuffle,
-        validation_data=(dataset.x_test, dataset.y_test),
-        verbose=0,
-    ).history
-    return model, history
+from casekit._runtime import enable_determinism
 
 
 def test_replicas_start_from_the_single_run_weights(tiny: data.Dataset) -> None:
@@ -42,18 +22,11 @@ def test_replicas_start_from_the_single_run_weights(tiny: data.Dataset) -> None:
 
 def test_without_randomness_replicas_follow_the_single_run_trajectories(tiny: data.Dataset) -> None:
     """No dropout and no shuffling: nothing random differs, so each replica must retrace
-    its single run; only floating-point summation order differs (batched products)."""
-    placement = ("dense", "bn", "relu")
-    seeds = (0, 1, 2)
-    wide, frames = replicas.fit(
-        placement, [replicas.Replica(0.0, s) for s in seeds], tiny, epochs=2, shuffle=False
-    )
-    for index, seed in enumerate(seeds):
-        model, history = _plain_run(placement, 0.0, seed, tiny, epochs=2, shuffle=False)
-        for column in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            np.testing.assert_allclose(frames[index][column], history[column], rtol=1e-4, atol=1e-5)
-        for a, b in zip(replicas.member(wide, index).get_weights(), model.get_weights(), strict=True):
-            np.testing.assert_allclose(a, b, atol=2e-3)
+    its single run up to summation order (batched products), within the tolerances that
+    tests/crosspath.py derives from four float paths; another seed's run lies far outside."""
+    gap, mutant = crosspath.replicas_vs_plain(tiny)
+    assert gap.within(), gap
+    assert mutant.beyond(), mutant
 
 
 def test_batch_orders_are_per_seed_permutations() -> None:
@@ -72,18 +45,11 @@ def test_batch_orders_are_per_seed_permutations() -> None:
 
 def test_a_replica_trains_on_its_own_order_whatever_its_neighbours(tiny: data.Dataset) -> None:
     """Without dropout only the batch order is random: replica seed 5 must follow the same
-    trajectory alone as beside seeds 0 and 9 (in any position), up to summation order."""
-    placement = ("dense", "bn", "relu")
-    alone, alone_history = replicas.fit(placement, [replicas.Replica(0.0, 5)], tiny, epochs=2)
-    group = [replicas.Replica(0.0, s) for s in (0, 5, 9)]
-    wide, histories = replicas.fit(placement, group, tiny, epochs=2)
-    np.testing.assert_allclose(histories[1]["loss"], alone_history[0]["loss"], rtol=1e-4)
-    for a, b in zip(
-        replicas.member(wide, 1).get_weights(), replicas.member(alone, 0).get_weights(), strict=True
-    ):
-        np.testing.assert_allclose(a, b, atol=2e-3)
-    # and the neighbours' orders differ from it: their losses do not match
-    assert not np.allclose(histories[0]["loss"], alone_history[0]["loss"], rtol=1e-4)
+    trajectory alone as beside seeds 0 and 9, up to summation order; its neighbour's
+    trajectory (another batch order) lies far outside the same tolerances."""
+    gap, mutant = crosspath.alone_vs_beside_others(tiny)
+    assert gap.within(), gap
+    assert mutant.beyond(), mutant
 
 
 #: Seeds per path in the equivalence tests below: enough for the spread test to pass with
@@ -193,14 +159,12 @@ def test_run_replicated_has_the_run_grid_columns(tiny: data.Dataset) -> None:
 
 
 def test_member_carries_trained_batchnorm_statistics(tiny: data.Dataset) -> None:
-    wide, _ = replicas.fit(
-        models.EXAMPLE_1, [replicas.Replica(0.5, 0), replicas.Replica(0.5, 1)], tiny, epochs=1
-    )
-    member = replicas.member(wide, 1)
-    metrics = replicas.evaluate(wide, tiny)[1]
-    loss, accuracy = member.evaluate(tiny.x_test, tiny.y_test, verbose=0)
-    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-6)
-    assert loss == pytest.approx(metrics["test_loss"], rel=1e-4)
+    """The extracted member scores what the wide model reports for its replica (test loss
+    within the cross-path tolerance, accuracy within the digit allowance), and not what
+    it reports for the other replica."""
+    gap, mutant = crosspath.wide_vs_member(tiny)
+    assert gap.within(), gap
+    assert mutant.beyond(), mutant
 
 
 @pytest.mark.parametrize(

@@ -222,23 +222,48 @@ def evidence_outputs(notebook: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
     return cells
 
 
-def perturbation(cpuinfo: str | None = None) -> dict[str, str]:
-    """The environment that moves TensorFlow's matmul off this CPU's own floating-point path.
+#: oneDNN instruction-set caps, best first; the perturbations step down this ladder.
+ISA_LADDER = ("AVX512_CORE", "AVX2", "AVX", "SSE41")
 
-    oneDNN generates its sgemm for the best instruction set the CPU has; capping it one
-    level lower (AVX-512 -> AVX2, AVX2 -> AVX, else SSE4.1) changes the arithmetic while
-    keeping it fast. ``make nbval`` runs under this; ``tests/test_perturbation.py`` checks
-    that it really changes trained weights.
-    """
+
+def _best_isa(cpuinfo: str | None) -> int:
+    """Index in :data:`ISA_LADDER` of the best instruction set this CPU has."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
         except OSError:
             cpuinfo = ""
     flags = set(cpuinfo.split())
-    isa = "AVX2" if "avx512f" in flags else "AVX" if "avx2" in flags else "SSE41"
-    return {"ONEDNN_MAX_CPU_ISA": isa}
+    for index, flag in enumerate(("avx512f", "avx2", "avx")):
+        if flag in flags:
+            return index
+    return len(ISA_LADDER) - 1
 
 
-if __name__ == "__main__":  # for the Makefile: `env $(python -m casekit.regression) ...`
-    print(" ".join(f"{key}={value}" for key, value in perturbation().items()))
+def perturbation(cpuinfo: str | None = None) -> dict[str, str]:
+    """The environment that moves TensorFlow's matmul off this CPU's own floating-point path.
+
+    oneDNN generates its sgemm for the best instruction set the CPU has; capping it one
+    level lower (AVX-512 -> AVX2, AVX2 -> AVX, else SSE4.1) changes the arithmetic while
+    keeping it fast. ``make test`` runs the whole suite and nbval under this;
+    ``tests/test_perturbation.py`` checks that it really changes trained weights.
+    """
+    step = min(_best_isa(cpuinfo) + 1, len(ISA_LADDER) - 1)
+    return {"ONEDNN_MAX_CPU_ISA": ISA_LADDER[step]}
+
+
+def portable_perturbation(cpuinfo: str | None = None) -> dict[str, str]:
+    """A second float path that ``make test`` never takes, for ``make portable``.
+
+    The cap two levels below the CPU's best (AVX-512 -> AVX, AVX2 -> SSE4.1) and a single
+    intra-op thread, which changes how Eigen splits its reductions as well.
+    """
+    step = min(_best_isa(cpuinfo) + 2, len(ISA_LADDER) - 1)
+    return {"ONEDNN_MAX_CPU_ISA": ISA_LADDER[step], "TF_NUM_INTRAOP_THREADS": "1"}
+
+
+if __name__ == "__main__":  # for the Makefile: `env $(python -m casekit.regression [--portable]) ...`
+    import sys
+
+    chosen = portable_perturbation() if "--portable" in sys.argv[1:] else perturbation()
+    print(" ".join(f"{key}={value}" for key, value in chosen.items()))

@@ -12,9 +12,10 @@ STAMP := $(VENV)/.casekit-installed
 PERTURBED = $(shell $(BIN)/python -m casekit.regression)
 PORTABLE = $(shell $(BIN)/python -m casekit.regression --portable)
 PYTEST := $(BIN)/python -m pytest
-# casekit.nbval_plugin compares shown estimates statistically and decisions by their
-# fragility (casekit.regression); everything else nbval compares exactly.
-NBVAL_ARGS := --nbval --nbval-current-env -p casekit.nbval_plugin \
+# casekit.nbval_plugin collects the chapters as nbval items that compare shown estimates
+# statistically and decisions by their fragility (casekit.regression); everything else
+# nbval compares exactly.
+NBVAL_ARGS := -p casekit.nbval_plugin --casekit-nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider chapters
 
 .PHONY: book test lint unit slow suite nbval portable html browser browser-deps bench chapters lock clean

@@ -168,10 +168,10 @@ def test_nbval_with_the_plugin_passes_within_tolerance_and_fails_on_one_characte
             sys.executable,
             "-m",
             "pytest",
-            "--nbval",
-            "--nbval-current-env",
             "-p",
             "casekit.nbval_plugin",
+            "--casekit-nbval",
+            "--nbval-current-env",
             "-p",
             "no:cacheprovider",
             "-rA",
@@ -188,3 +188,27 @@ def test_nbval_with_the_plugin_passes_within_tolerance_and_fails_on_one_characte
     assert "PASSED within.ipynb::Cell 0" in result.stdout, result.stdout[-3000:]
     assert "FAILED character.ipynb::Cell 0" in result.stdout and "settings: 6 seeds" in result.stdout
     assert "FAILED beyond.ipynb::Cell 0" in result.stdout and "more than the tolerance" in result.stdout
+
+
+def test_the_plugin_subclasses_nbval_and_patches_nothing() -> None:
+    from nbval import plugin
+
+    from casekit import nbval_plugin
+
+    original = plugin.IPyNbCell.compare_outputs
+    assert issubclass(nbval_plugin.ChapterCell, plugin.IPyNbCell)
+    assert issubclass(nbval_plugin.ChapterFile, plugin.IPyNbFile)
+    assert nbval_plugin.ChapterCell.compare_outputs is not original
+    assert plugin.IPyNbCell.compare_outputs is original  # loading the plugin changed nothing
+
+
+def test_the_plugin_refuses_to_run_beside_nbval_collection(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "casekit.nbval_plugin", "--casekit-nbval", "--nbval", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "--casekit-nbval replaces --nbval and --nbval-lax; pass only one of them" in result.stderr

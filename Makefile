@@ -5,17 +5,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.casekit-installed
 # The whole suite and nbval run on another floating-point path than this CPU's own:
 # oneDNN's matmul capped one instruction-set level lower (AVX-512 -> AVX2, AVX2 -> AVX; see
-# casekit.regression.perturbation), so a tolerance that holds only on one CPU fails here
+# casekit.testing.regression.perturbation), so a tolerance that holds only on one CPU fails here
 # first; tests/test_perturbation.py checks that the cap changes trained weights.
 # `make portable` takes a second path that `make test` never does (two levels lower, one
 # intra-op thread). Tests that need the CPU's own path set it themselves.
-PERTURBED = $(shell $(BIN)/python -m casekit.regression)
-PORTABLE = $(shell $(BIN)/python -m casekit.regression --portable)
+PERTURBED = $(shell $(BIN)/python -m casekit.testing.regression)
+PORTABLE = $(shell $(BIN)/python -m casekit.testing.regression --portable)
 PYTEST := $(BIN)/python -m pytest
-# casekit.nbval_plugin collects the chapters as nbval items that compare shown estimates
-# statistically and decisions by their fragility (casekit.regression); everything else
+# casekit.testing.nbval_plugin collects the chapters as nbval items that compare shown estimates
+# statistically and decisions by their fragility (casekit.testing.regression); everything else
 # nbval compares exactly.
-NBVAL_ARGS := -p casekit.nbval_plugin --casekit-nbval --nbval-current-env \
+NBVAL_ARGS := -p casekit.testing.nbval_plugin --casekit-nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider chapters
 
 .PHONY: book test lint unit slow suite nbval portable html browser browser-deps bench chapters lock clean
@@ -39,8 +39,8 @@ book: $(STAMP)
 test: lint suite nbval html browser
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 	$(BIN)/mypy
 
 ## unit: the fast tests (under 2 minutes on 2 cores); slow: those that train or start processes
@@ -96,4 +96,4 @@ clean:
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --extra book --extra test --extra jax --allow-unsafe --strip-extras \
 	  --no-emit-find-links --no-emit-index-url --output-file requirements.lock pyproject.toml
-	$(BIN)/python -m casekit.lockfile .
+	$(BIN)/python scripts/lockfile.py .

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from casekit import lockfile
+import lockfile
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Where the snapshots are kept, beside the repository.

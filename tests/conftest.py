@@ -9,7 +9,8 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")  # figures without a display
 
 import casekit
-from casekit import _runtime, data
+from casekit import _runtime
+from casekit.lab import data
 
 # The book's session (deterministic kernels, quiet logs, the backend), as every chapter sets it
 # in its setup cell: before TensorFlow is imported, and inherited by the processes tests start.

@@ -7,7 +7,7 @@ Three pairs of code paths in casekit compute the same training:
 - **alone vs beside others**: one replica trained alone against the same replica trained
   beside neighbours with other seeds (its own batch order, whatever its neighbours');
 - **wide vs member**: a replica's metrics read from the wide model against the standalone
-  model extracted from it by :func:`casekit.replicas.member`.
+  model extracted from it by :func:`casekit.lab.replicas.member`.
 
 Each pair sums in a different order (one batched product against several small ones), so
 its floats differ by rounding, and training carries those differences forward. They also
@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from casekit import data, models, replicas
 from casekit._runtime import enable_determinism, keras_module
+from casekit.lab import data, models, replicas
 
 # Each tolerance is the largest gap measured on the five float paths (tests/README.md has the
 # table) times 20, rounded up to one significant figure; digits, being counts, get

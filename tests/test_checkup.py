@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from casekit import checkup, cli, data, diagnosis, models, training
+from casekit import cli
 from casekit._runtime import keras_module
-from casekit.diagnosis import Finding
+from casekit.checks import checkup, diagnosis
+from casekit.checks.diagnosis import Finding
+from casekit.lab import data, models, training
 
 CASEKIT = str(Path(sys.executable).with_name("casekit"))
 

@@ -37,7 +37,7 @@ from typing import Any
 import colab_runtime
 import pytest
 
-from casekit import lockfile
+import lockfile
 
 ROOT = colab_runtime.ROOT
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))

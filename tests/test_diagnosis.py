@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 import casekit
-from casekit import diagnosis, models
 from casekit._runtime import keras_module
-from casekit.diagnosis import Finding
+from casekit.checks import diagnosis
+from casekit.checks.diagnosis import Finding
+from casekit.lab import models
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from casekit import environment
+from casekit.lab import environment
 
 
 def test_device_is_cpu_here_or_a_named_accelerator() -> None:

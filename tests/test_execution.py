@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from casekit import execution
+from casekit.book import execution
 
 
 def _executed(path: Path, seconds: float | None) -> Path:

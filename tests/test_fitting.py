@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from casekit import fitting
+from casekit.claims import fitting
 
 
 def _history() -> pd.DataFrame:

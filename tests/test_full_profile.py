@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from casekit import data
+from casekit.lab import data
 
 ROOT = Path(__file__).resolve().parents[1]
 CASEKIT = str(Path(sys.executable).with_name("casekit"))

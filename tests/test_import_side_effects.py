@@ -98,7 +98,7 @@ def test_importing_casekit_changes_no_tensorflow_or_keras_setting() -> None:
     imported first."""
     (plain,) = _run("import json, os\n" + SETTINGS)
     (with_casekit,) = _run(
-        "import json, os\nimport casekit, casekit.environment, casekit.training\n" + SETTINGS
+        "import json, os\nimport casekit, casekit.lab.environment, casekit.lab.training\n" + SETTINGS
     )
     assert with_casekit == plain
     assert plain["op_determinism"] is False and plain["onednn_opts"] is None

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from casekit import ledger, verdicts
+from casekit.claims import ledger, report
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
@@ -33,7 +33,7 @@ def test_every_claim_has_a_quote_found_in_the_article_and_evidence() -> None:
     records = ledger.collect(ROOT / "chapters")
     assert [r["id"] for r in records] == ["C1", "C2", "C3", "C4", "C5", "C6"]
     for record in records:
-        assert record["verdict"] in verdicts.VERDICTS and record["evidence"]
+        assert record["verdict"] in report.VERDICTS and record["evidence"]
         assert record["quote"] in " ".join(article.read_text().split()), record["id"]
 
 
@@ -109,7 +109,7 @@ def test_the_claim_table_links_every_claim_to_its_sections_and_shows_badges() ->
     assert len(lines) == 2 + len(ledger.CLAIMS)
     for record, line in zip(records, lines[2:], strict=True):
         assert line.startswith(f"| {record['id']} | ")
-        assert verdicts.badge(record["verdict"], record["fragile"]) in line
+        assert report.badge(record["verdict"], record["fragile"]) in line
         for section in record["sections"]:
             assert f"{{ref}}`{section['title']} <{section['label']}>`" in line
     bundle = ledger.Markdown(table, "plain")._repr_mimebundle_()

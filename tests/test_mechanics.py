@@ -5,7 +5,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from casekit import _runtime, data, mechanics, models
+from casekit import _runtime
+from casekit.lab import data, mechanics, models
 
 
 def _positive(shape: tuple[int, ...] = (200, 50)) -> np.ndarray:

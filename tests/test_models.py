@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from casekit import article, models
+from casekit.lab import article, models
 
 
 def _run_article(number: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from packaging.requirements import Requirement
 
-from casekit import lockfile
+import lockfile
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -58,7 +58,7 @@ def test_every_locked_package_has_a_hash() -> None:
 
 def test_environment_yml_is_generated_from_the_lock() -> None:
     expected = lockfile.environment_yml(lockfile.pins(LOCK))
-    assert (ROOT / "environment.yml").read_text() == expected, "run `make lock` (python -m casekit.lockfile)"
+    assert (ROOT / "environment.yml").read_text() == expected, "run `make lock` (python scripts/lockfile.py)"
     env = yaml.safe_load(expected)
     assert "python=3.11" in env["dependencies"]
     assert 'requires-python = ">=3.11"' in (ROOT / "pyproject.toml").read_text()

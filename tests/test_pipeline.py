@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from casekit import pipeline
+from casekit.book import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 CASEKIT = Path(sys.executable).with_name("casekit")

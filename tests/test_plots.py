@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from casekit import plots, stats
+from casekit.book import plots
+from casekit.lab import stats
 
 
 def _history() -> pd.DataFrame:

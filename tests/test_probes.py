@@ -5,8 +5,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from casekit import data, models, probes, training
 from casekit._runtime import keras_module
+from casekit.lab import data, models, probes, training
 
 
 def _trained_on(model: object, x: np.ndarray) -> None:

@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
-from casekit import evidence, regression, report, stats
+from casekit.claims import evidence, report
+from casekit.lab import stats
+from casekit.testing import regression
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
@@ -169,7 +171,7 @@ def test_nbval_with_the_plugin_passes_within_tolerance_and_fails_on_one_characte
             "-m",
             "pytest",
             "-p",
-            "casekit.nbval_plugin",
+            "casekit.testing.nbval_plugin",
             "--casekit-nbval",
             "--nbval-current-env",
             "-p",
@@ -193,7 +195,7 @@ def test_nbval_with_the_plugin_passes_within_tolerance_and_fails_on_one_characte
 def test_the_plugin_subclasses_nbval_and_patches_nothing() -> None:
     from nbval import plugin
 
-    from casekit import nbval_plugin
+    from casekit.testing import nbval_plugin
 
     original = plugin.IPyNbCell.compare_outputs
     assert issubclass(nbval_plugin.ChapterCell, plugin.IPyNbCell)
@@ -204,7 +206,16 @@ def test_the_plugin_subclasses_nbval_and_patches_nothing() -> None:
 
 def test_the_plugin_refuses_to_run_beside_nbval_collection(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "casekit.nbval_plugin", "--casekit-nbval", "--nbval", "-q"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "casekit.testing.nbval_plugin",
+            "--casekit-nbval",
+            "--nbval",
+            "-q",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

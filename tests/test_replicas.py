@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from casekit import data, models, replicas, training
 from casekit._runtime import enable_determinism
+from casekit.lab import data, models, replicas, training
 
 
 def test_replicas_start_from_the_single_run_weights(tiny: data.Dataset) -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from casekit import report, stats
+from casekit.claims import report
+from casekit.lab import stats
 
 
 def test_ci_table_formats_accuracy_as_percent() -> None:

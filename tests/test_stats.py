@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from casekit import stats
+from casekit.lab import stats
 
 
 def test_mean_ci_matches_the_t_interval() -> None:

@@ -1,7 +1,7 @@
 """Chapters that read other chapters find them without the working directory.
 
 The ledger (chapter 4) and the backend page (chapter 5) read stored chapters through
-:func:`casekit.pipeline.stored_chapters`: from the project ``casekit run`` runs, from the
+:func:`casekit.book.pipeline.stored_chapters`: from the project ``casekit run`` runs, from the
 checkout or repository casekit was installed from, never from the folder the notebook sits
 in (a chapter opened from its Colab button is alone in an empty folder).
 """
@@ -20,7 +20,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from casekit import _runtime, ledger, pipeline
+from casekit import _runtime
+from casekit.book import pipeline
+from casekit.claims import ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from casekit import evidence, regression
+from casekit.claims import evidence
+from casekit.testing import regression
 
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 DRAWS = 2_000_000

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from casekit import data, models, training
+from casekit.lab import data, models, training
 
 
 def _example_2() -> object:

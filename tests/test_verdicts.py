@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from casekit import evidence, stats, verdicts
+from casekit.claims import evidence, report, verdicts
+from casekit.lab import stats
 
 
 def robust(holds: bool) -> evidence.Decided:
@@ -105,7 +106,7 @@ def test_a_fragile_deciding_condition_makes_the_verdict_fragile_with_its_alterna
     decided = verdicts.decide("C5", high_rate_underfits=robust(True), low_rate_overfits=fragile(True))
     assert decided == "supported" and decided.fragile
     assert decided.part["alternatives"] == ["partly supported"]
-    assert verdicts.label(decided, decided.fragile) == "supported (fragile)"
+    assert report.label(decided, decided.fragile) == "supported (fragile)"
 
 
 def test_a_fragile_condition_that_cannot_change_the_verdict_does_not_make_it_fragile() -> None:
@@ -227,12 +228,12 @@ def test_assess_c1_and_c3_are_exact() -> None:
 
 
 def test_badges_are_one_class_per_verdict_and_a_fragile_mark() -> None:
-    assert 'class="casekit-badge casekit-partly-supported">partly supported<' in verdicts.badge(
+    assert 'class="casekit-badge casekit-partly-supported">partly supported<' in report.badge(
         "partly supported", False
     )
-    assert "casekit-fragile" in verdicts.badge("supported", True)
-    assert "casekit-fragile" not in verdicts.badge("supported", False)
+    assert "casekit-fragile" in report.badge("supported", True)
+    assert "casekit-fragile" not in report.badge("supported", False)
     with pytest.raises(
         ValueError, match=r"^unknown verdict 'maybe'; allowed: supported, partly supported, refuted$"
     ):
-        verdicts.badge("maybe", False)
+        report.badge("maybe", False)

@@ -32,7 +32,7 @@ BOOK_SESSION_ENV: Mapping[str, str] = MappingProxyType(
         # the same on every CPU: TensorFlow's matrix multiply still goes through oneDNN's sgemm,
         # generated at run time for the instruction set (ONEDNN_MAX_CPU_ISA caps it), and Eigen's
         # blocking follows the cache sizes. Seeded runs are bit-identical on one machine only;
-        # across machines casekit.regression compares estimates statistically.
+        # across machines casekit.testing.regression compares estimates statistically.
         "TF_ENABLE_ONEDNN_OPTS": "0",
         # The backend that writes the stored outputs.
         "KERAS_BACKEND": "tensorflow",
@@ -54,7 +54,7 @@ def setup_book_session() -> dict[str, str]:
     import. Returns the variables it set (empty when every one was already set, as on a
     second call). A reader who skips it keeps their session as it is, with oneDNN's
     default kernels and TensorFlow's log lines; the book's numbers then move within the
-    tolerance that :mod:`casekit.regression` states for another floating-point path.
+    tolerance that :mod:`casekit.testing.regression` states for another floating-point path.
 
     A variable set after the library that reads it was imported cannot take effect in
     this process (it still reaches the processes this one starts): that is reported with

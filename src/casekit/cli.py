@@ -7,7 +7,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from casekit import pipeline, profiles
+from casekit import profiles
+from casekit.book import pipeline
+from casekit.checks import checkup
+from casekit.claims import ledger
+from casekit.testing import regression
+from casekit.tools import bench
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,8 +89,6 @@ def _save_evidence(project: pipeline.Project, output: Path) -> None:
     import json
     import os
 
-    from casekit import ledger, regression
-
     chapters = {
         path.name: regression.evidence_outputs(ledger.read_notebook(path))
         for path in sorted(project.executed.glob("[0-9][0-9]-*.ipynb"))
@@ -102,8 +105,6 @@ def _save_evidence(project: pipeline.Project, output: Path) -> None:
 def _diagnose(path: Path, data_source: str | None, as_json: bool) -> int:
     import json
 
-    from casekit import checkup
-
     model = checkup.load_model(path)
     x = None if data_source is None else checkup.load_data(data_source, model)
     result = checkup.check(model, path.name, x)
@@ -113,8 +114,6 @@ def _diagnose(path: Path, data_source: str | None, as_json: bool) -> int:
 
 def _print_ledger(project: pipeline.Project, as_json: bool, executed: bool) -> None:
     import json
-
-    from casekit import ledger
 
     records = ledger.collect(project.executed if executed else project.chapters)
     if as_json:
@@ -152,8 +151,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             total = sum(seconds for _, seconds in timings)
             print(f"{len(timings)} chapter(s) executed in {total:.0f} s")
         elif args.command == "bench":
-            from casekit import bench
-
             bench.main(args.output, args.backend)
         elif args.command == "evidence":
             _save_evidence(project, args.output)

@@ -21,7 +21,7 @@ class Profile:
     """How much data, how many seeds and epochs a run uses."""
 
     name: str
-    data: str  # a source accepted by casekit.data.load_mnist
+    data: str  # a source accepted by casekit.lab.data.load_mnist
     seeds: int  # number of seeds, run as 0, 1, ..., seeds - 1
     epochs: int
     batch_size: int  # Keras's default; the article does not set one

@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from casekit import pipeline, plots
+from casekit.book import pipeline, plots
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -40,8 +40,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from casekit import probes
 from casekit._runtime import keras_module
+from casekit.lab import probes
 
 #: Severities, most urgent first. ``warning``: measurable harm as saved (this book
 #: measures it); ``caution``: likely harm or cost whose size depends on the weights, the
@@ -117,7 +117,7 @@ CHECKS: dict[str, Check] = {
 #: The book section of each check, by code.
 SECTIONS = {code: check.section for code, check in CHECKS.items()}
 
-_REESTIMATE = "re-estimate the BN statistics with dropout off (casekit.probes.reestimate_batchnorm)"
+_REESTIMATE = "re-estimate the BN statistics with dropout off (casekit.lab.probes.reestimate_batchnorm)"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ side by side in one *wide* model: Dense layers become :class:`ReplicaDense` (one
 matrix product for all replicas), BatchNormalization normalizes the concatenated
 features (per feature, hence per replica), and each replica gets its own real
 ``layers.Dropout`` at its own rate. Every replica starts from exactly the weights a
-single run with its seed would start from (built by :func:`casekit.models.build` under
+single run with its seed would start from (built by :func:`casekit.lab.models.build` under
 that seed and copied in), and its gradient is its own loss's gradient, because the loss
 is the sum of the replicas' losses. Each replica also reads its own batches, in the order
 its own seed draws (:func:`batch_orders`): the model trains on a ``(batch, replicas)``
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from casekit import models
 from casekit._runtime import enable_determinism, keras_module
+from casekit.lab import models
 
 
 def _layers() -> Any:
@@ -348,7 +348,7 @@ def fit(
     """Train the wide model; return it and one per-epoch history DataFrame per replica.
 
     Every replica reads its own batches in its own order (:func:`batch_orders`). History
-    columns match :func:`casekit.training.fit`: ``epoch``, ``loss`` and ``accuracy`` (the
+    columns match :func:`casekit.lab.training.fit`: ``epoch``, ``loss`` and ``accuracy`` (the
     running means over the epoch's batches, in training mode), ``val_loss`` and
     ``val_accuracy`` (the test split in inference mode after the epoch). A compiled call
     runs ``steps_per_execution`` batches, by default a whole epoch: a speed lever only.

@@ -2,7 +2,7 @@
 
 A chapter measures conditions (``evidence.condition``: a yes/no with the statistic that
 decided it and its distance from the threshold) and calls :func:`decide`. The verdict
-is a :class:`casekit.evidence.Decided` that records which condition could change it,
+is a :class:`casekit.claims.evidence.Decided` that records which condition could change it,
 how far that condition's statistic lies from its threshold in standard errors, and, when
 that condition is fragile, the verdict the other answer would give. The ledger shows a
 fragile verdict as such ("supported (fragile)").
@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from casekit import evidence, stats
-
-VERDICTS = ("supported", "partly supported", "refuted")
+from casekit.claims import evidence, fitting
+from casekit.lab import stats
 
 
 def c1(weights_never_scaled: bool) -> str:
@@ -110,29 +109,9 @@ def decide(claim: str, **conditions: evidence.Decided | bool) -> evidence.Decide
     return evidence.decided(verdict, statistic, distance, fragile, sorted(set(alternatives)), strict=True)
 
 
-def label(verdict: str, fragile: bool) -> str:
-    """The verdict as the ledger shows it: ``"supported (fragile)"`` when it is fragile."""
-    return f"{verdict} (fragile)" if fragile else verdict
-
-
-def badge(verdict: str, fragile: bool) -> str:
-    """The verdict as an HTML badge, the same on every page (styled by the book's
-    ``casekit.css``): one colour per verdict, and a second badge for fragile."""
-    if verdict not in VERDICTS:
-        raise ValueError(f"unknown verdict {verdict!r}; allowed: {', '.join(VERDICTS)}")
-    css = verdict.replace(" ", "-")
-    html = f'<span class="casekit-badge casekit-{css}">{verdict}</span>'
-    if fragile:
-        html += (
-            ' <span class="casekit-badge casekit-fragile" title="the deciding statistic lies within '
-            'the cross-machine band of its threshold">fragile</span>'
-        )
-    return html
-
-
 # --- Conditions measured from results -------------------------------------------------------
 #
-# Each ``assess_*`` function takes a chapter's tidy results (``casekit.training.Results.final``
+# Each ``assess_*`` function takes a chapter's tidy results (``casekit.lab.training.Results.final``
 # and friends), computes the conditions its claim's rule takes, and returns them with the
 # verdict, so a chapter makes one call and glues what it returns.
 
@@ -161,7 +140,7 @@ def assess_c1(inference_is_identity: bool, weights_unchanged_by_predict: bool) -
 
 def assess_c2(final: pd.DataFrame, *, example: str, fix: str) -> Assessment:
     """C2 from chapter 1's runs (``final`` with the probe columns of
-    :func:`casekit.probes.shift_and_reestimate`): ``example`` is Example 1's config, ``fix``
+    :func:`casekit.lab.probes.shift_and_reestimate`): ``example`` is Example 1's config, ``fix``
     the reordered model's.
 
     - symptom: the fix beats Example 1, test accuracy up or test loss down, paired by seed;
@@ -229,9 +208,7 @@ def assess_c5(
     final: pd.DataFrame, rises: pd.DataFrame, *, high: float, low: float, reference: float
 ) -> Assessment:
     """C5 from chapter 3's sweep, by the ``rate`` column: rate ``high`` underfits and rate
-    ``low`` overfits against the rate ``reference`` model (:mod:`casekit.fitting`'s definitions)."""
-    from casekit import fitting
-
+    ``low`` overfits against the rate ``reference`` model (:mod:`casekit.claims.fitting`'s definitions)."""
     under = fitting.underfits(final, high, reference, by="rate")
     over = fitting.overfits(rises, low, by="rate")
     conditions = {"high_rate_underfits": under.condition, "low_rate_overfits": over.condition}

@@ -1,15 +1,15 @@
-"""A pytest plugin that checks stored notebooks by the three-tier rule of :mod:`casekit.regression`.
+"""A pytest plugin that checks stored notebooks by the three-tier rule of :mod:`casekit.testing.regression`.
 
 Run it instead of nbval's own collection (``make nbval`` does)::
 
-    pytest -p casekit.nbval_plugin --casekit-nbval --nbval-current-env \\
+    pytest -p casekit.testing.nbval_plugin --casekit-nbval --nbval-current-env \\
         --nbval-sanitize-with tests/nbval_sanitize.cfg chapters
 
 It collects each notebook itself, through pytest's ``pytest_collect_file`` hook, as a
 :class:`ChapterFile`: nbval's notebook collector, whose cells are :class:`ChapterCell`
 items. nbval still starts the kernel, re-executes every cell and applies its sanitizers;
 before its exact comparison, a :class:`ChapterCell` takes out of both the stored and the
-new outputs every output that carries an evidence record (:data:`casekit.evidence.MIME`),
+new outputs every output that carries an evidence record (:data:`casekit.claims.evidence.MIME`),
 compares those records (numbers statistically, words and structure exactly) and leaves
 the rest, which does not depend on trained floats, to nbval's exact comparison. Tolerated
 changes of fragile decisions are kept in the pytest session's stash and listed in the
@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile
 
-from casekit import regression
+from casekit.testing import regression
 
 #: Tolerated changes of fragile decisions, per pytest session.
 NOTES = pytest.StashKey[list[str]]()

@@ -2,7 +2,7 @@
 
 ``casekit run`` starts this module in a new session, so the terminal's Ctrl-C reaches only
 ``casekit run``, which then stops this process and its kernel together and reports the
-interruption in one line. Usage: ``python -m casekit._child REQUEST.json``; a failing cell
+interruption in one line. Usage: ``python -m casekit.book._child REQUEST.json``; a failing cell
 is reported as ``ename: evalue`` in the request's ``error_file`` with exit status 3.
 """
 

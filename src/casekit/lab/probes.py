@@ -302,7 +302,7 @@ def _test_metrics(model: Any, x: np.ndarray, y: np.ndarray, prefix: str) -> dict
 
 
 def shift_and_reestimate(model: Any, dataset: Any) -> dict[str, Any]:
-    """A :func:`casekit.training.run_grid` probe: variance shift, calibration, and the same
+    """A :func:`casekit.lab.training.run_grid` probe: variance shift, calibration, and the same
     test metrics after :func:`reestimate_batchnorm` on the training images (in place).
 
     Scalars: ``shift`` and ``predicted_shift`` (medians over all BN units),

@@ -2,7 +2,7 @@
 
 Source: "Why isn't the Keras Dropout layer functioning as expected?" (2025-01-30).
 The strings are byte-for-byte copies of its code blocks; ``tests/test_article.py``
-checks them against the article and checks that :mod:`casekit.models` builds the same
+checks them against the article and checks that :mod:`casekit.lab.models` builds the same
 layers as running them.
 """
 

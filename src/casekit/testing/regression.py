@@ -7,14 +7,14 @@ the same seeds. Three tiers of comparison keep ``make test`` meaningful everywhe
 - **exact**: everything that does not depend on trained floats: text without evidence
   records (checks, settings, code, ``diagnose``), the template of every line and glued
   value, table labels, seed counts, units and formats;
-- **statistical**: every shown estimate, read from its record (:mod:`casekit.evidence`).
+- **statistical**: every shown estimate, read from its record (:mod:`casekit.claims.evidence`).
   Stored mean ``m1`` with 95% half-width ``h1`` and re-executed ``m2, h2`` agree when
 
   ``|m2 - m1| <= K * sqrt(h1**2 + h2**2) + r1 + r2``
 
   where ``r`` is half a unit in the last decimal the book shows for that number (the
   precision the chapter claims; the only tolerance for numbers computed without
-  training). ``K`` (:data:`casekit.evidence.K`) is chosen so that a re-execution whose
+  training). ``K`` (:data:`casekit.claims.evidence.K`) is chosen so that a re-execution whose
   seeds behave like a fresh draw of seeds fails anywhere in the whole book with
   probability at most 1% (``tests/test_tolerance.py`` derives and checks it);
 - **decisions**: words chosen from estimates must be identical unless the stored or
@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from casekit import evidence
+from casekit.claims import evidence
 
 #: Record fields compared exactly for every estimate (the rest is statistical or derived).
 EXACT_ESTIMATE_FIELDS = ("n", "scale", "unit", "style", "more", "less")
@@ -262,7 +262,7 @@ def portable_perturbation(cpuinfo: str | None = None) -> dict[str, str]:
     return {"ONEDNN_MAX_CPU_ISA": ISA_LADDER[step], "TF_NUM_INTRAOP_THREADS": "1"}
 
 
-if __name__ == "__main__":  # for the Makefile: `env $(python -m casekit.regression [--portable]) ...`
+if __name__ == "__main__":  # for the Makefile: `env $(python -m casekit.testing.regression [--portable]) ...`
     import sys
 
     chosen = portable_perturbation() if "--portable" in sys.argv[1:] else perturbation()

@@ -2,7 +2,7 @@
 
 The lock is the exact environment that produced the stored chapters; ``make`` installs from
 it with ``--require-hashes``. ``environment.yml`` (conda, Binder) lists the same pins without
-hashes. ``python -m casekit.lockfile`` rewrites it; ``tests/test_packaging.py`` checks both
+hashes. ``python scripts/lockfile.py`` rewrites it; ``tests/test_packaging.py`` checks both
 against each other and against the ranges in ``pyproject.toml``.
 """
 
@@ -18,7 +18,7 @@ CONDA_PROVIDES = frozenset({"pip", "setuptools", "wheel"})
 
 HEADER = """\
 # Conda/Binder environment for the Dropout Casebook, generated from requirements.lock by
-# `python -m casekit.lockfile` (make lock); tests/test_packaging.py checks they agree.
+# `python scripts/lockfile.py` (make lock); tests/test_packaging.py checks they agree.
 name: dropout-casebook
 channels:
   - conda-forge

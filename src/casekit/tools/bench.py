@@ -7,7 +7,7 @@ Prints, from one run on one machine:
     and data with ``steps_per_execution``), whether the two give identical weights, and
     the ratio;
 (b) a sweep of rates x seeds of Example 2 on 60,000 images: sequential plain ``fit``
-    against casekit's replicated sweep (:mod:`casekit.replicas`), and the ratio;
+    against casekit's replicated sweep (:mod:`casekit.lab.replicas`), and the ratio;
 (c) achieved GFLOP/s of each path against the machine's float32 matrix-multiply peak,
     measured in the same run.
 
@@ -28,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from casekit import _runtime, data, environment, models, replicas, training
+from casekit import _runtime
 from casekit._runtime import enable_determinism, keras_module
+from casekit.book.benchmarks import render
+from casekit.lab import data, environment, models, replicas, training
 
 IMAGES = 60_000
 
@@ -104,7 +106,7 @@ def sweep_replicated(
     dataset: data.Dataset, rates: Sequence[float], seeds: Sequence[int], epochs: int
 ) -> float:
     """Wall time of the same sweep as the book runs it: one wide model
-    (:func:`casekit.replicas.fit`, every replica on its own batch order, validated after
+    (:func:`casekit.lab.replicas.fit`, every replica on its own batch order, validated after
     each epoch)."""
     started = time.perf_counter()
     replicas.fit(
@@ -160,71 +162,6 @@ def run(
     return results
 
 
-def render(results: dict[str, Any]) -> str:
-    """The benchmark as printed text: one block per backend, then how they compare."""
-    runs = runs_of(results)
-    blocks = [_render_run(run) for run in runs]
-    if len(runs) > 1:
-        blocks.append("\n".join(["backends compared (same machine, same session):", *comparison(runs)]))
-    return "\n\n".join(blocks)
-
-
-def runs_of(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The per-backend measurements of a saved benchmark (one backend's, or several)."""
-    runs: list[dict[str, Any]] = results.get("runs", [results])
-    return runs
-
-
-def comparison(runs: Sequence[dict[str, Any]]) -> list[str]:
-    """How many times faster each backend is than the first (TensorFlow, the default)."""
-    base = runs[0]
-    lines = []
-    for run in runs[1:]:
-        epoch = run["epoch"]["32"]["casekit_s"]
-        lines.append(
-            f"  {run['backend']} vs {base['backend']}: one epoch at batch 32 "
-            f"{base['epoch']['32']['casekit_s'] / epoch:.2f}x, "
-            f"sweep {base['sweep']['casekit_s'] / run['sweep']['casekit_s']:.2f}x faster"
-        )
-    return lines
-
-
-def _render_run(results: dict[str, Any]) -> str:
-    peak = results["matmul_peak_gflops"]
-    lines = [
-        f"casekit bench: Example 2 on {results['images']:,} images (offline digits tiled; timing only), "
-        f"backend {results['backend']}, device {results.get('device', 'CPU')}",
-        f"matrix-multiply peak (float32, 2048^3): {peak:.0f} GFLOP/s",
-        "",
-        "(a) seconds per epoch, after one compiling epoch (2 epochs timed)",
-    ]
-    for batch, row in results["epoch"].items():
-        lines.append(
-            f"  batch {batch:>3}: plain fit {row['plain_s']:.2f} s, casekit {row['casekit_s']:.2f} s, "
-            f"ratio {row['ratio']:.2f}x, identical weights: {row['identical_weights']}"
-        )
-    sweep = results["sweep"]
-    lines += [
-        "",
-        f"(b) sweep of {len(sweep['rates'])} rates x {sweep['seeds']} seeds, "
-        f"{sweep['epochs']} epoch(s) each, batch 32",
-        f"  sequential plain fit {sweep['plain_s']:.1f} s, casekit replicas {sweep['casekit_s']:.1f} s, "
-        f"ratio {sweep['ratio']:.2f}x",
-        "",
-        "(c) achieved GFLOP/s (training FLOPs = 3 x forward) and share of the matmul peak",
-    ]
-    for batch, row in results["epoch"].items():
-        lines.append(
-            f"  epoch, batch {batch:>3}: plain {row['plain_gflops']:.1f} ({row['plain_gflops'] / peak:.1%}), "
-            f"casekit {row['casekit_gflops']:.1f} ({row['casekit_gflops'] / peak:.1%})"
-        )
-    lines.append(
-        f"  sweep:          plain {sweep['plain_gflops']:.1f} ({sweep['plain_gflops'] / peak:.1%}), "
-        f"casekit {sweep['casekit_gflops']:.1f} ({sweep['casekit_gflops'] / peak:.1%})"
-    )
-    return "\n".join(lines)
-
-
 def measure(backend: str) -> dict[str, Any]:
     """:func:`run` with Keras on ``backend``, in a fresh Python process (Keras fixes its
     backend at import)."""
@@ -236,7 +173,7 @@ def measure(backend: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.json"
         subprocess.run(
-            [sys.executable, "-m", "casekit.bench", str(path)],
+            [sys.executable, "-m", "casekit.tools.bench", str(path)],
             env={**os.environ, "KERAS_BACKEND": backend},
             check=True,
         )

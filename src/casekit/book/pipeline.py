@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from casekit import profiles
+from casekit import _runtime, profiles
+from casekit.book import execution
+from casekit.claims.ledger import read_notebook
 
 
 class UsageError(ValueError):
@@ -230,8 +232,6 @@ def select(project: Project, only: Sequence[str] | None) -> list[Path]:
 
 def declared_parameters(notebook: Path) -> dict[str, Any]:
     """Names and default values assigned in the notebook's ``parameters``-tagged cell."""
-    from casekit.ledger import read_notebook
-
     cells = read_notebook(notebook)["cells"]
     tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) != 1:
@@ -292,8 +292,6 @@ def execute(
     Ctrl-C stops the running chapter and its kernel and raises ``KeyboardInterrupt``; the
     stored chapters are then untouched.
     """
-    from casekit import _runtime
-
     if update and overrides:
         raise UsageError(
             "--update stores the default-profile outputs only; drop --profile/-p "
@@ -390,8 +388,6 @@ def _execute_one(
     """
     import tempfile
 
-    from casekit import _runtime
-
     env = {**_runtime.book_session_env(), "KERAS_BACKEND": backend}
     if stored is not None:
         env[CHAPTERS_ENV] = str(stored)
@@ -413,7 +409,7 @@ def _execute_one(
             encoding="utf-8",
         )
         child = subprocess.Popen(
-            [sys.executable, "-m", "casekit._child", str(request)],
+            [sys.executable, "-m", "casekit.book._child", str(request)],
             start_new_session=True,
             env=env,  # the kernel inherits it
             stdout=subprocess.DEVNULL if quiet else None,
@@ -448,8 +444,6 @@ def stage_book(project: Project, *, executed: bool) -> Path:
         target = source / "chapters" / notebook.name
         shutil.copyfile(fresh if executed and fresh.exists() else notebook, target)
         staged.append(target)
-    from casekit import execution
-
     report = execution.report_markdown(staged, benchmark=project.book / "benchmark.json")
     (source / "execution-report.md").write_text(report, encoding="utf-8")
     for data_file in ("benchmark.json", "benchmark-gpu.json"):  # data for the report, not pages

@@ -1,7 +1,7 @@
 """The ledger: every claim of the article, its verdict and the evidence behind it.
 
 Chapters glue a ``verdict_C<n>`` value (one of :data:`VERDICTS`, decided by
-:func:`casekit.verdicts.decide`) and the numbers that support it; this module reads those
+:func:`casekit.claims.verdicts.decide`) and the numbers that support it; this module reads those
 glued values and their records back out of the executed notebooks, so the ledger page and
 ``casekit ledger --json`` can never disagree with the chapters. A verdict whose deciding
 statistic lies inside the cross-machine band is shown as fragile.
@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from casekit import evidence
-from casekit.verdicts import VERDICTS, badge, label
+from casekit.claims import evidence
+from casekit.claims.report import VERDICTS, badge, label
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ CLAIMS: tuple[Claim, ...] = (
 
 def chapters_read() -> list[str]:
     """The chapters (file stems) whose glued values :func:`collect` reads, in book order:
-    what the ledger page fetches with :func:`casekit.pipeline.stored_chapters`."""
+    what the ledger page fetches with :func:`casekit.book.pipeline.stored_chapters`."""
     named = {claim.chapter for claim in CLAIMS} | {chapter for c in CLAIMS for _, chapter, _ in c.evidence}
     return sorted(named)
 
@@ -278,7 +278,7 @@ def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) 
 
 def markdown_table(records: list[dict[str, Any]]) -> str:
     """The ledger's claim table in MyST Markdown: each verdict as its badge
-    (:func:`casekit.verdicts.badge`) and each claim linked to the sections holding its evidence
+    (:func:`casekit.claims.report.badge`) and each claim linked to the sections holding its evidence
     (``{ref}`` roles, so the book build fails on a link that points nowhere)."""
     lines = ["| claim | verdict | distance from threshold (SE) | evidence |", "|---|---|---|---|"]
     for r in records:

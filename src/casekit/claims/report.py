@@ -2,21 +2,45 @@
 
 Numbers reach the prose only through :func:`glue` (myst-nb ``glue``), as strings already
 rounded to the precision their interval supports, so the text cannot drift from the run.
-Every shown number, line and table also carries its data (:mod:`casekit.evidence`), which
-the regression tests compare statistically (:mod:`casekit.regression`).
+Every shown number, line and table also carries its data (:mod:`casekit.claims.evidence`), which
+the regression tests compare statistically (:mod:`casekit.testing.regression`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from casekit import evidence, stats, verdicts
+from casekit.claims import evidence
+from casekit.lab import stats
 
 #: Metric columns that are fractions shown as percentages.
 PERCENT_SUFFIX = "accuracy"
+
+
+#: The verdicts a claim can receive (decided by :mod:`casekit.claims.verdicts`).
+VERDICTS = ("supported", "partly supported", "refuted")
+
+
+def label(verdict: str, fragile: bool) -> str:
+    """The verdict as the ledger shows it: ``"supported (fragile)"`` when it is fragile."""
+    return f"{verdict} (fragile)" if fragile else verdict
+
+
+def badge(verdict: str, fragile: bool) -> str:
+    """The verdict as an HTML badge, the same on every page (styled by the book's
+    ``casekit.css``): one colour per verdict, and a second badge for fragile."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"unknown verdict {verdict!r}; allowed: {', '.join(VERDICTS)}")
+    css = verdict.replace(" ", "-")
+    html = f'<span class="casekit-badge casekit-{css}">{verdict}</span>'
+    if fragile:
+        html += (
+            ' <span class="casekit-badge casekit-fragile" title="the deciding statistic lies within '
+            'the cross-machine band of its threshold">fragile</span>'
+        )
+    return html
 
 
 def _scale(column: str) -> tuple[float, str]:
@@ -25,24 +49,6 @@ def _scale(column: str) -> tuple[float, str]:
 
 def _decimals(estimate: stats.Estimate, scale: float) -> int:
     return stats.decimals_for(estimate.half_width * scale)
-
-
-def render_estimate(part: evidence.Part) -> str:
-    """The text of an estimate record: ``mean ± half`` (:meth:`casekit.stats.Estimate.format`),
-    a bare value, or words for a paired difference."""
-    mean, half = part["mean"], part["half_width"]
-    if mean is None:
-        return "n/a"
-    scale, unit = part["scale"], part["unit"]
-    if part["style"] == "value":
-        return f"{mean * scale:.{part['decimals']}f}{unit}"
-    estimate = stats.Estimate(mean, math.inf if half is None else half, part["n"])
-    if part["style"] != "magnitude":
-        return estimate.format(scale, unit)
-    if not estimate.excludes_zero():
-        return f"not detectably different ({estimate.format(scale, unit)})"
-    magnitude = stats.Estimate(abs(mean), estimate.half_width, estimate.n)
-    return f"{part['more'] if mean > 0 else part['less']} by {magnitude.format(scale, unit)}"
 
 
 def format_estimate(
@@ -55,7 +61,7 @@ def format_estimate(
     """``mean ± half``; accuracy columns (or ``percent=True``) in percent, percentage points
     for a difference.
 
-    The result is a ``str`` that also carries the estimate (:class:`casekit.evidence.Shown`).
+    The result is a ``str`` that also carries the estimate (:class:`casekit.claims.evidence.Shown`).
     """
     scale, unit = (100.0, "%") if percent else _scale(column)
     if difference and unit == "%":
@@ -63,7 +69,7 @@ def format_estimate(
     part = evidence.estimate_part(
         estimate, scale=scale, unit=unit, style="estimate", decimals=_decimals(estimate, scale)
     )
-    return evidence.Shown(render_estimate(part), part)
+    return evidence.Shown(evidence.render_estimate(part), part)
 
 
 def compare(
@@ -83,7 +89,7 @@ def compare(
         more=more,
         less=less,
     )
-    return evidence.Shown(render_estimate(part), part)
+    return evidence.Shown(evidence.render_estimate(part), part)
 
 
 def value(number: float, decimals: int, column: str = "") -> evidence.Shown:
@@ -92,7 +98,7 @@ def value(number: float, decimals: int, column: str = "") -> evidence.Shown:
     scale, unit = _scale(column)
     estimate = stats.Estimate(float(number), 0.0, 1)
     part = evidence.estimate_part(estimate, scale=scale, unit=unit, style="value", decimals=decimals)
-    return evidence.Shown(render_estimate(part), part)
+    return evidence.Shown(evidence.render_estimate(part), part)
 
 
 def ci_table(
@@ -103,7 +109,7 @@ def ci_table(
     names: Mapping[str, str] | None = None,
     differences: Sequence[str] = (),
 ) -> evidence.Table:
-    """A display table of ``mean ± 95% CI`` from :func:`casekit.stats.summarize` output.
+    """A display table of ``mean ± 95% CI`` from :func:`casekit.lab.stats.summarize` output.
 
     ``label`` names the column (or columns, such as ``["depth", "rate"]``) that identify a
     row; ``names`` renames columns for display; ``differences`` lists columns that hold
@@ -147,16 +153,12 @@ def glue(name: str, value: object) -> None:
 
     if isinstance(value, evidence.Shown | evidence.Decided | evidence.Text):
         bundle = evidence.glue_bundle(value)
-        if (
-            isinstance(value, evidence.Decided)
-            and value.part.get("strict")
-            and str(value) in verdicts.VERDICTS
-        ):
+        if isinstance(value, evidence.Decided) and value.part.get("strict") and str(value) in VERDICTS:
             # a verdict: {glue}`name` shows it as a badge, {glue:text}`name` as words
-            bundle["text/html"] = verdicts.badge(str(value), value.fragile)
+            bundle["text/html"] = badge(str(value), value.fragile)
     else:
         if isinstance(value, float):
-            raise TypeError(f"glue {name!r}: a bare float; glue a casekit.report value instead")
+            raise TypeError(f"glue {name!r}: a bare float; glue a casekit.claims.report value instead")
         bundle = {"text/plain": repr(value if isinstance(value, str) else str(value))}
     if not InteractiveShell.initialized():  # outside a kernel there is no notebook to glue into
         return

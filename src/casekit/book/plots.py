@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from casekit import stats
+from casekit.lab import stats
 
 #: Figure width in inches and resolution: natural width WIDTH * DPI pixels.
 WIDTH = 7.5

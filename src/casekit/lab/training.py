@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 from casekit._runtime import enable_determinism, keras_module
-from casekit.data import Dataset
+from casekit.lab import replicas
+from casekit.lab.data import Dataset
 
 #: Batch size for inference-mode evaluation only (results do not depend on it).
 EVAL_BATCH_SIZE = 1000
@@ -177,7 +178,7 @@ SETTINGS = ("placement", "depth", "rate", "width")
 
 
 def settings_of(spec: Any) -> dict[str, Any]:
-    """The settings of a :class:`casekit.models.Spec` as result columns: the placement as
+    """The settings of a :class:`casekit.lab.models.Spec` as result columns: the placement as
     text (``"dense_relu → dropout → bn"``), its depth (hidden Dense layers), the dropout
     rate (0 for a placement without Dropout) and the hidden width."""
     placement = tuple(spec.placement)
@@ -200,18 +201,16 @@ def run_replicated(
     probe: Probe | None = None,
     progress: bool = True,
 ) -> Results:
-    """:func:`run_grid` for configs given as :class:`casekit.models.Spec`, trained as replicas.
+    """:func:`run_grid` for configs given as :class:`casekit.lab.models.Spec`, trained as replicas.
 
     Configs that share a placement and width train together in one wide model
-    (:mod:`casekit.replicas`), every seed a replica; results have the same columns as
+    (:mod:`casekit.lab.replicas`), every seed a replica; results have the same columns as
     :func:`run_grid`, plus the settings each run was trained with (:func:`settings_of`):
     ``placement``, ``depth``, ``rate`` and ``width``, so a chapter selects and groups runs
     by their settings, never by parsing a config's name. Every run reads the training
-    data in its own seed's order (:func:`casekit.replicas.batch_orders`), so the seeds
+    data in its own seed's order (:func:`casekit.lab.replicas.batch_orders`), so the seeds
     vary the data order as well as the initial weights and the masks.
     """
-    from casekit import replicas
-
     _check_grid(configs, seeds, "model spec")
     groups: dict[tuple[Any, ...], list[tuple[str, Any]]] = {}
     for name, spec in configs.items():

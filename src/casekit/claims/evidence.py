@@ -8,7 +8,7 @@ of the deciding statistic from its threshold, in standard errors. Text, glued va
 and tables built from them (:class:`Text`, :class:`Table`) are displayed with an extra
 MIME type, :data:`MIME`, holding that record as JSON.
 
-``casekit.regression`` reads those records back out of stored and re-executed
+``casekit.testing.regression`` reads those records back out of stored and re-executed
 notebooks: it compares the words and structure exactly and the numbers statistically,
 never by parsing display strings.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from casekit import stats
+from casekit.lab import stats
 
 #: The MIME type of an output's record (a display bundle carries it beside text/plain).
 MIME = "application/vnd.casekit.evidence+json"
@@ -94,7 +94,7 @@ def estimate_part(
     }
 
 
-#: Tolerance factor of the regression rule (see casekit.regression and tests/test_tolerance.py).
+#: Tolerance factor of the regression rule (see casekit.testing.regression and tests/test_tolerance.py).
 K = 3.0
 
 
@@ -164,7 +164,7 @@ def literal_part(value: object) -> Part:
     """A float-free value (label, count, setting, check result): compared exactly."""
     if isinstance(value, float):
         raise TypeError(
-            f"a table cell holds the bare float {value!r}; show it through casekit.report "
+            f"a table cell holds the bare float {value!r}; show it through casekit.claims.report "
             "(format_estimate or value) so its comparison rule is recorded"
         )
     return {"type": "literal", "text": str(value)}
@@ -182,9 +182,25 @@ def render(part: Part) -> str:
         return str(part["text"])
     if part["type"] == "decision":
         return str(part["value"])
-    from casekit import report
+    return render_estimate(part)
 
-    return report.render_estimate(part)
+
+def render_estimate(part: Part) -> str:
+    """The text of an estimate record: ``mean ± half`` (:meth:`casekit.lab.stats.Estimate.format`),
+    a bare value, or words for a paired difference."""
+    mean, half = part["mean"], part["half_width"]
+    if mean is None:
+        return "n/a"
+    scale, unit = part["scale"], part["unit"]
+    if part["style"] == "value":
+        return f"{mean * scale:.{part['decimals']}f}{unit}"
+    estimate = stats.Estimate(mean, math.inf if half is None else half, part["n"])
+    if part["style"] != "magnitude":
+        return estimate.format(scale, unit)
+    if not estimate.excludes_zero():
+        return f"not detectably different ({estimate.format(scale, unit)})"
+    magnitude = stats.Estimate(abs(mean), estimate.half_width, estimate.n)
+    return f"{part['more'] if mean > 0 else part['less']} by {magnitude.format(scale, unit)}"
 
 
 class Text:

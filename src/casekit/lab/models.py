@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from casekit import profiles
 from casekit._runtime import keras_module
 
 #: Layer names a placement may use, and what each becomes.
@@ -36,7 +37,7 @@ class Spec:
     """A model as data: a placement, its dropout rate and hidden width (see :func:`build`).
 
     Specs with the same placement and width can train side by side as replicas
-    (:mod:`casekit.replicas`); :meth:`build` gives the ordinary single model.
+    (:mod:`casekit.lab.replicas`); :meth:`build` gives the ordinary single model.
     """
 
     placement: tuple[str, ...]
@@ -48,8 +49,6 @@ class Spec:
 
 
 def _parse(token: str, *, rate: float, width: int) -> tuple[str, float | int]:
-    from casekit import profiles
-
     name, _, setting = token.partition(":")
     if name not in LAYER_NAMES:
         raise ValueError(f"unknown layer name {token!r}; allowed: {', '.join(LAYER_NAMES)}")

@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from casekit import profiles
-from casekit.book import pipeline
 from casekit.claims import report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +50,7 @@ def test_chapter_opens_with_title_answer_install_cell_then_parameters(path: Path
     assert "--upgrade" not in install and "--force" not in install  # keeps the runtime's own packages
     assert not code[0].get("outputs"), "the install cell prints nothing where casekit is installed"
     assert "parameters" in code[1]["metadata"].get("tags", [])
-    declared = pipeline.declared_parameters(path)
+    declared = profiles.declared_parameters(code, path.name)
     assert {"profile", "seeds", "epochs"} <= set(declared)
     assert declared["profile"] == profiles.DEFAULT_PROFILE
     profiles.resolve(**declared)  # the defaults are valid

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from casekit.claims import ledger, report
+from casekit.claims import evidence, ledger, report
+from casekit.lab import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
@@ -53,14 +55,26 @@ def test_cli_prints_the_same_records_as_json() -> None:
     assert {"verdict", "fragile", "label", "distance_se", "decided_by"} <= set(records[0])
 
 
-def _glued_notebook(path: Path, values: dict[str, str]) -> None:
+PREFIX = "application/papermill.record/"
+
+
+def _glued_notebook(path: Path, values: Mapping[str, object]) -> None:
+    """A notebook gluing ``values`` as ``casekit.claims.report.glue`` does: shown numbers and
+    decisions with their record, anything else as plain text."""
     notebook = new_notebook()
     cell = new_code_cell("")
     cell.outputs = [
         new_output(
             "display_data",
-            data={"application/papermill.record/text/plain": repr(v)},
-            metadata={"scrapbook": {"name": k, "mime_prefix": "application/papermill.record/"}},
+            data={
+                PREFIX + mime: content
+                for mime, content in (
+                    evidence.glue_bundle(v)
+                    if isinstance(v, evidence.Shown | evidence.Decided)
+                    else {"text/plain": repr(v)}
+                ).items()
+            },
+            metadata={"scrapbook": {"name": k, "mime_prefix": PREFIX}},
         )
         for k, v in values.items()
     ]
@@ -76,12 +90,80 @@ def test_a_missing_or_invalid_verdict_is_an_error(tmp_path: Path) -> None:
         ledger.collect(tmp_path)
 
 
-def test_glued_values_strip_quotes_and_split_intervals(tmp_path: Path) -> None:
-    _glued_notebook(tmp_path / "x.ipynb", {"acc": "93.6 ± 0.3%", "word": "higher by 1 ± 0.5 pp"})
+def test_glued_values_are_the_text_their_records_show(tmp_path: Path) -> None:
+    accuracy = report.format_estimate(stats.Estimate(0.936, 0.003, 5), percent=True)
+    word = report.compare(stats.Estimate(0.01, 0.005, 5), "test_accuracy")
+    _glued_notebook(tmp_path / "x.ipynb", {"acc": accuracy, "word": word, "plain": "20"})
     values = ledger.glued_values(tmp_path / "x.ipynb")
-    assert values == {"acc": "93.6 ± 0.3%", "word": "higher by 1 ± 0.5 pp"}
-    assert ledger._split(values["acc"]) == ("93.6%", "0.3%")
-    assert ledger._split(values["word"]) == ("higher by 1 ± 0.5 pp", None)
+    assert values == {"acc": "93.6 ± 0.3%", "word": "higher by 1.0 ± 0.5 pp", "plain": "20"}
+    records = ledger.glued_records(tmp_path / "x.ipynb")
+    assert records["acc"]["parts"] == [accuracy.part]
+    assert records["plain"]["parts"] == [{"type": "literal", "text": "20"}]
+
+
+@pytest.mark.parametrize(
+    ("value", "listed"),
+    [
+        (report.format_estimate(stats.Estimate(0.936, 0.003, 5), percent=True), ("93.6%", "0.3%")),
+        (
+            report.format_estimate(stats.Estimate(-0.0004, 0.003, 5), difference=True, percent=True),
+            ("0.0 pp", "0.3 pp"),
+        ),
+        (report.format_estimate(stats.Estimate(2.31, 0.07, 5)), ("2.31", "0.07")),
+        (report.compare(stats.Estimate(0.01, 0.005, 5), "test_accuracy"), ("higher by 1.0 ± 0.5 pp", None)),
+        (
+            report.compare(stats.Estimate(0.01, 0.005, 5), "test_accuracy", more="above", less="below"),
+            ("above by 1.0 ± 0.5 pp", None),
+        ),
+        (report.value(1.0034, 3), ("1.003", None)),
+        (evidence.decided("partly supported", "verdict"), ("partly supported", None)),
+        ("1.0 ± 0.5 pp", ("1.0 ± 0.5 pp", None)),  # plain words: no record, no interval
+    ],
+)
+def test_the_ledger_splits_an_interval_by_its_record(value: object, listed: tuple[str, str | None]) -> None:
+    record = {"kind": "text", "template": "{0}", "parts": [evidence.part_of(value)]}
+    assert ledger._interval(record) == listed
+    if listed[1] is not None:
+        assert str(value) == f"{listed[0].removesuffix(listed[1].lstrip('0123456789.'))} ± {listed[1]}"
+
+
+def _restyle(notebook: Path, target: Path) -> int:
+    """Copy ``notebook`` to ``target`` with every glued value that carries a record shown as
+    other text (as a new display format would); returns how many were changed."""
+    content = json.loads(notebook.read_text(encoding="utf-8"))
+    changed = 0
+    for cell in content["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if PREFIX + "text/plain" in data and evidence.records_in([output]):
+                data[PREFIX + "text/plain"] = repr("shown another way: 12.3 ± 4.5%")
+                data.pop(PREFIX + "text/html", None)
+                changed += 1
+    target.write_text(json.dumps(content), encoding="utf-8")
+    return changed
+
+
+def test_changed_display_text_with_the_same_records_gives_the_same_ledger(tmp_path: Path) -> None:
+    changed = sum(
+        _restyle(CHAPTERS / f"{chapter}.ipynb", tmp_path / f"{chapter}.ipynb")
+        for chapter in ledger.chapters_read()
+    )
+    assert changed > 50
+    assert ledger.collect(tmp_path) == ledger.collect(CHAPTERS)
+    for chapter in ledger.chapters_read():
+        assert ledger.glued_values(tmp_path / f"{chapter}.ipynb") == ledger.glued_values(
+            CHAPTERS / f"{chapter}.ipynb"
+        )
+
+
+def test_a_verdict_is_read_from_its_record_with_its_fragility(tmp_path: Path) -> None:
+    for chapter in ledger.chapters_read():
+        _restyle(CHAPTERS / f"{chapter}.ipynb", tmp_path / f"{chapter}.ipynb")
+    verdict = evidence.decided("refuted", "verdict on C6, decided by a test", 0.25, True, strict=True)
+    records = ledger.collect(tmp_path, overrides={"04-ledger": {"verdict_C6": verdict}})
+    c6 = records[-1]
+    assert (c6["verdict"], c6["label"], c6["distance_se"]) == ("refuted", "refuted (fragile)", 0.2)
+    assert c6["decided_by"] == "verdict on C6, decided by a test"
 
 
 def test_records_show_fragility_and_distance() -> None:

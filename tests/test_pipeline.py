@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from casekit import profiles
 from casekit.book import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,8 +126,10 @@ def test_parameters_cell_must_hold_literals(tmp_path: Path) -> None:
     notebook = nbformat.read(project.chapters / "01-test.ipynb", as_version=4)
     notebook.cells[0].source = "import os\nprofile = os.environ['P']"
     nbformat.write(notebook, project.chapters / "01-test.ipynb")
-    with pytest.raises(pipeline.UsageError, match="literal assignments only"):
-        pipeline.declared_parameters(project.chapters / "01-test.ipynb")
+    with pytest.raises(
+        ValueError, match=r"^01-test\.ipynb: parameters cell may hold literal assignments only$"
+    ):
+        profiles.declared_parameters(notebook.cells, "01-test.ipynb")
 
 
 @pytest.mark.parametrize(

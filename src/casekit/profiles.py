@@ -9,6 +9,7 @@ a kernel, so bad input fails before any training.
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -219,3 +220,24 @@ def resolve(
         train_limit=chosen.train_limit,
         params=MappingProxyType(params),
     )
+
+
+def declared_parameters(cells: Sequence[Mapping[str, Any]], where: str) -> dict[str, Any]:
+    """Names and default values assigned in the one ``parameters``-tagged cell of a
+    notebook's ``cells`` (nbformat dicts); ``where`` names the notebook in errors. The cell
+    may hold literal assignments only, so the runner can read it without executing it."""
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"{where} must have exactly one 'parameters' cell; found {len(tagged)}")
+    source = tagged[0]["source"]
+    tree = ast.parse(source if isinstance(source, str) else "".join(source))
+    found: dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            if not isinstance(target, ast.Name) or node.value is None:
+                raise ValueError(f"{where}: parameters cell may hold simple assignments only")
+            found[target.id] = ast.literal_eval(node.value)
+        else:
+            raise ValueError(f"{where}: parameters cell may hold literal assignments only")
+    return found

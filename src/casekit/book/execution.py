@@ -3,6 +3,12 @@
 ``casekit build`` writes it as a page of the book, so the rendered HTML always says which
 profile, how many seeds and epochs, how long, and on what device and library versions the
 numbers on every page came from.
+
+The settings are read from what the notebook records, never from what it prints: the
+parameters papermill ran it with (``metadata.papermill.parameters``) over the defaults
+of its ``parameters`` cell, resolved by :func:`casekit.profiles.resolve` exactly as the
+chapter resolves them, so a change in how :class:`~casekit.profiles.Settings` displays
+itself cannot change the report.
 """
 
 from __future__ import annotations
@@ -14,13 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from casekit import profiles
 from casekit.book import benchmarks
 from casekit.claims.ledger import read_notebook
 
-_SETTINGS = re.compile(
-    r"Settings\(profile='(?P<profile>\w+)', data='(?P<data>[^']*)', "
-    r"seeds=(?P<seeds>\d+), epochs=(?P<epochs>\d+)"
-)
 _DEVICE = re.compile(r"^Device: .*$", re.MULTILINE)
 
 
@@ -37,8 +40,27 @@ class Run:
     environment: str
 
 
+def run_settings(notebook: Path) -> profiles.Settings | None:
+    """The settings a papermill run of ``notebook`` resolved: the parameters papermill
+    recorded in the notebook's metadata over the defaults of its ``parameters`` cell,
+    through :func:`casekit.profiles.resolve`. ``None`` for a notebook papermill did not run.
+    """
+    content = read_notebook(notebook)
+    run = content.get("metadata", {}).get("papermill")
+    if not isinstance(run, dict):
+        return None
+    declared = profiles.declared_parameters(content["cells"], notebook.name)
+    given = {**declared, **(run.get("parameters") or {})}
+    try:
+        return profiles.resolve(**given)
+    except ValueError as error:
+        raise ValueError(f"{notebook.name}: recorded parameters do not resolve: {error}") from None
+
+
 def read_run(notebook: Path) -> Run:
-    """Parse a papermill-executed chapter: duration, resolved settings and environment line."""
+    """Read a papermill-executed chapter: its duration and settings from its metadata and
+    parameters (:func:`run_settings`), and the environment line it printed (the stored
+    chapters record their device and library versions nowhere else)."""
     content = read_notebook(notebook)
     cells = content["cells"]
     title = "".join(cells[0]["source"]).splitlines()[0].lstrip("# ").strip() if cells else notebook.stem
@@ -49,15 +71,15 @@ def read_run(notebook: Path) -> Run:
         for output in cell.get("outputs", [])
         if output.get("output_type") == "stream"
     )
-    settings = _SETTINGS.search(text)
+    settings = run_settings(notebook)
     device = _DEVICE.search(text)
     duration = content.get("metadata", {}).get("papermill", {}).get("duration")
     return Run(
         chapter=notebook.stem,
         title=title,
-        profile=settings["profile"] if settings else "?",
-        seeds=settings["seeds"] if settings else "?",
-        epochs=settings["epochs"] if settings else "?",
+        profile=settings.profile if settings else "?",
+        seeds=str(len(settings.seeds)) if settings else "?",
+        epochs=str(settings.epochs) if settings else "?",
         seconds=float(duration) if duration is not None else None,
         environment=device.group(0).removeprefix("Device: ").replace(" | ", "; ")
         if device

@@ -230,29 +230,10 @@ def select(project: Project, only: Sequence[str] | None) -> list[Path]:
     return chosen
 
 
-def declared_parameters(notebook: Path) -> dict[str, Any]:
-    """Names and default values assigned in the notebook's ``parameters``-tagged cell."""
-    cells = read_notebook(notebook)["cells"]
-    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(tagged) != 1:
-        raise UsageError(f"{notebook.name} must have exactly one 'parameters' cell; found {len(tagged)}")
-    tree = ast.parse("".join(tagged[0]["source"]))
-    found: dict[str, Any] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign | ast.AnnAssign):
-            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-            if not isinstance(target, ast.Name) or node.value is None:
-                raise UsageError(f"{notebook.name}: parameters cell may hold simple assignments only")
-            found[target.id] = ast.literal_eval(node.value)
-        else:
-            raise UsageError(f"{notebook.name}: parameters cell may hold literal assignments only")
-    return found
-
-
 def preflight(chapters: Sequence[Path], overrides: Mapping[str, Any]) -> None:
     """Reject undeclared names and invalid values for every chapter before any kernel starts."""
     for notebook in chapters:
-        declared = declared_parameters(notebook)
+        declared = profiles.declared_parameters(read_notebook(notebook)["cells"], notebook.name)
         for name in overrides:
             if name not in declared:
                 raise UsageError(

@@ -5,18 +5,25 @@ Chapters glue a ``verdict_C<n>`` value (one of :data:`VERDICTS`, decided by
 glued values and their records back out of the executed notebooks, so the ledger page and
 ``casekit ledger --json`` can never disagree with the chapters. A verdict whose deciding
 statistic lies inside the cross-machine band is shown as fragile.
+
+Verdicts, numbers and intervals are read from the evidence records the glued outputs carry
+(:mod:`casekit.evidence`), never parsed from the text they display, so changing how a
+value is displayed cannot change what the ledger reads. A value glued as plain words
+carries no record and is read as the value papermill stored for it.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from casekit.claims import evidence
 from casekit.claims.report import VERDICTS, badge, label
+from casekit.lab import stats
 
 
 @dataclass(frozen=True)
@@ -164,15 +171,27 @@ def read_notebook(path: Path) -> dict[str, Any]:
     return notebook
 
 
+#: Where papermill stores a glued value's plain text (the value itself, as a Python literal).
+_GLUED_TEXT = "application/papermill.record/text/plain"
+
+
+def _glued_outputs(notebook: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Every glued output of a notebook with its glue name, in order."""
+    return [
+        (name, output)
+        for cell in read_notebook(notebook)["cells"]
+        for output in cell.get("outputs", [])
+        if (name := output.get("metadata", {}).get("scrapbook", {}).get("name"))
+    ]
+
+
 def glued_parts(notebook: Path) -> dict[str, evidence.Part]:
     """The record of every value glued with one (estimates, values and decisions)."""
     found: dict[str, evidence.Part] = {}
-    for cell in read_notebook(notebook)["cells"]:
-        for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            records = evidence.records_in([output])
-            if name and records and records[0]["kind"] == "text" and len(records[0]["parts"]) == 1:
-                found[name] = records[0]["parts"][0]
+    for name, output in _glued_outputs(notebook):
+        records = evidence.records_in([output])
+        if records and records[0]["kind"] == "text" and len(records[0]["parts"]) == 1:
+            found[name] = records[0]["parts"][0]
     return found
 
 
@@ -185,77 +204,104 @@ def glued_decisions(notebook: Path) -> dict[str, evidence.Decided]:
     }
 
 
+def _text_record(value: object) -> dict[str, Any]:
+    """A value as the record of one line holding it alone (a shown number, a decision, words)."""
+    return {"kind": "text", "template": "{0}", "parts": [evidence.part_of(value)]}
+
+
+def glued_records(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The record of every value glued in an executed notebook (``kind`` ``"text"``: a
+    template and its parts).
+
+    A value glued with its record (a shown number, a decision, a line of them) gives that
+    record, whatever text it was displayed with. A value glued as plain words, which has
+    no record, gives a literal part holding the value papermill stored for it.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for name, output in _glued_outputs(notebook):
+        records = [r for r in evidence.records_in([output]) if r.get("kind") == "text"]
+        stored = output.get("data", {}).get(_GLUED_TEXT)
+        if records:
+            found[name] = records[0]
+        elif stored is not None:
+            raw = "".join(stored) if isinstance(stored, list) else stored
+            try:
+                found[name] = _text_record(str(ast.literal_eval(raw)))
+            except (ValueError, SyntaxError):
+                found[name] = _text_record(raw)
+    return found
+
+
+def _shown(record: dict[str, Any]) -> str:
+    """The text a glued value's record shows: its template filled with its parts
+    (:func:`casekit.evidence.render`)."""
+    return str(record["template"]).format(*(evidence.render(part) for part in record["parts"]))
+
+
 def glued_values(notebook: Path) -> dict[str, str]:
-    """Every value glued in an executed notebook, as the text the book shows."""
-    values: dict[str, str] = {}
-    for cell in read_notebook(notebook)["cells"]:
-        for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            text = output.get("data", {}).get("application/papermill.record/text/plain")
-            if name and text is not None:
-                raw = "".join(text) if isinstance(text, list) else text
-                try:
-                    values[name] = str(ast.literal_eval(raw))
-                except (ValueError, SyntaxError):
-                    values[name] = raw
-    return values
+    """Every value glued in an executed notebook, as the text the book shows, produced from
+    its record (:func:`glued_records`)."""
+    return {name: _shown(record) for name, record in glued_records(notebook).items()}
 
 
-def _split(text: str) -> tuple[str, str | None]:
-    """``"93.6 ± 0.3%"`` -> (``"93.6%"``, ``"0.3%"``); words keep their interval inside."""
-    if " ± " in text and "(" not in text and not text.startswith(("higher", "lower")):
-        value, ci = text.split(" ± ", 1)
-        unit = ci.lstrip("0123456789.")
-        return value + unit, ci
-    return text, None
+def _interval(record: dict[str, Any]) -> tuple[str, str | None]:
+    """A glued value as the ledger lists it: an estimate shown as ``mean ± half`` gives its
+    mean and its 95% half-width, each with its unit (``"93.6%"``, ``"0.3%"``); anything else
+    (a value, words such as ``"higher by 1 ± 0.5 pp"``, a decision, a line of several
+    parts) gives its whole text and no separate interval."""
+    parts = record["parts"]
+    if record["template"] == "{0}" and len(parts) == 1:
+        part = parts[0]
+        if part["type"] == "estimate" and part["style"] == "estimate" and part["mean"] is not None:
+            scale, unit = part["scale"], part["unit"]
+            half = math.inf if part["half_width"] is None else part["half_width"] * scale
+            digits = stats.decimals_for(half)  # the precision casekit.stats.Estimate.format shows
+            mean = f"{part['mean'] * scale:.{digits}f}"
+            if float(mean) == 0:
+                mean = mean.lstrip("-")
+            return mean + unit, f"{half:.{digits}f}{unit}"
+    return _shown(record), None
 
 
 def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) -> list[dict[str, Any]]:
     """The ledger as JSON-ready records, read from the notebooks in ``chapters``.
 
     ``overrides`` supplies glued values by chapter, for the ledger notebook itself, which
-    computes C6 while it runs and cannot read its own outputs yet.
+    computes C6 while it runs and cannot read its own outputs yet. An override replaces the
+    glued value whole: a :class:`~casekit.evidence.Decided` or
+    :class:`~casekit.evidence.Shown` brings its record, plain words a literal.
     """
-    cache: dict[str, dict[str, str]] = {k: dict(v) for k, v in (overrides or {}).items()}
-    decided: dict[str, dict[str, evidence.Decided]] = {}
+    given = overrides or {}
+    glued: dict[str, dict[str, dict[str, Any]]] = {}
 
-    def decisions(chapter: str) -> dict[str, evidence.Decided]:
-        if chapter not in decided:
+    def records_of(chapter: str) -> dict[str, dict[str, Any]]:
+        if chapter not in glued:
             path = chapters / f"{chapter}.ipynb"
-            decided[chapter] = glued_decisions(path) if path.is_file() else {}
-            for key, value in (overrides or {}).get(chapter, {}).items():
-                if isinstance(value, evidence.Decided):
-                    decided[chapter][key] = value
-        return decided[chapter]
-
-    def values(chapter: str) -> dict[str, str]:
-        if chapter not in cache:
-            path = chapters / f"{chapter}.ipynb"
-            if not path.is_file():
+            if not path.is_file() and chapter not in given:
                 raise FileNotFoundError(f"ledger needs chapter {path.name}, which is missing in {chapters}")
-            cache[chapter] = glued_values(path)
-        return cache[chapter]
-
-    for chapter, extra in (overrides or {}).items():
-        path = chapters / f"{chapter}.ipynb"
-        cache[chapter] = {**(glued_values(path) if path.is_file() else {}), **extra}
+            found = glued_records(path) if path.is_file() else {}
+            glued[chapter] = {**found, **{k: _text_record(v) for k, v in given.get(chapter, {}).items()}}
+        return glued[chapter]
 
     records = []
     for claim in CLAIMS:
-        verdict = values(claim.chapter).get(f"verdict_{claim.id}")
+        glued_verdict = records_of(claim.chapter).get(f"verdict_{claim.id}")
+        verdict = None if glued_verdict is None else _shown(glued_verdict)
         if verdict not in VERDICTS:
             raise ValueError(
                 f"{claim.chapter} glued verdict_{claim.id} = {verdict!r}; allowed: {', '.join(VERDICTS)}"
             )
         evidence_items = []
         for name, chapter, key in claim.evidence:
-            if key not in values(chapter):
+            if key not in records_of(chapter):
                 raise ValueError(f"{chapter} has no glued value {key!r} (evidence for {claim.id})")
-            value, ci = _split(values(chapter)[key])
+            value, ci = _interval(records_of(chapter)[key])
             evidence_items.append(asdict(Evidence(name, value, ci, chapter)))
-        record = decisions(claim.chapter).get(f"verdict_{claim.id}")
-        fragile = bool(record is not None and record.fragile)
-        distance = None if record is None or record.part["distance"] is None else round(record.distance, 1)
+        parts = [] if glued_verdict is None else glued_verdict["parts"]
+        record = parts[0] if len(parts) == 1 and parts[0]["type"] == "decision" else None
+        fragile = bool(record is not None and record["fragile"])
+        margin = None if record is None else record["distance"]
+        distance = None if margin is None else round(float(margin), 1)
         records.append(
             {
                 "id": claim.id,
@@ -264,7 +310,7 @@ def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) 
                 "fragile": fragile,
                 "label": label(verdict, fragile),
                 "distance_se": distance,
-                "decided_by": None if record is None else record.part["statistic"],
+                "decided_by": None if record is None else record["statistic"],
                 "chapter": claim.chapter,
                 "sections": [
                     {"title": title, "chapter": chapter, "label": target}

@@ -17,11 +17,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers import ROOT
 from packaging.requirements import Requirement
 
 import lockfile
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Where the snapshots are kept, beside the repository.
 SHARED = ROOT.parent / "shared"
 PATTERN = "colab-runtime*.txt"

@@ -12,22 +12,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import ROOT, casekit
 
 from casekit import _runtime
 from casekit.claims import ledger, report
-
-ROOT = Path(__file__).resolve().parents[1]
-CASEKIT = [sys.executable, "-m", "casekit.cli"]
-
-
-def _casekit(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CASEKIT, *args], cwd=ROOT, capture_output=True, text=True, env={**os.environ, **env}, timeout=900
-    )
 
 
 @pytest.mark.parametrize(
@@ -45,7 +36,7 @@ def _casekit(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 def test_a_bad_backend_is_a_one_line_error_before_any_kernel(
     args: list[str], env: dict[str, str], message: str
 ) -> None:
-    result = _casekit("run", "--only", "00", *args, **env)
+    result = casekit("run", "--only", "00", *args, env=env)
     assert result.returncode == 2 and result.stderr == message and "executing" not in result.stdout
 
 
@@ -83,7 +74,7 @@ def test_seeded_runs_and_replicas_behave_the_same_on_jax() -> None:
 
 @pytest.mark.slow
 def test_every_chapter_runs_on_jax_at_the_smoke_profile() -> None:
-    result = _casekit("run", "--profile", "smoke", "--backend", "jax", "--no-progress")
+    result = casekit("run", "--profile", "smoke", "--backend", "jax", "--no-progress")
     assert result.returncode == 0, result.stderr[-3000:]
     executed = ROOT / "build" / "executed-jax"
     glued: dict[str, str] = {}

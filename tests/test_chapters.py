@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import ROOT
 
 from casekit import profiles
 from casekit.claims import report
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))
 TOC = (ROOT / "book" / "_toc.yml").read_text()
 

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from helpers import casekit
 
 from casekit import cli
 from casekit._runtime import keras_module
 from casekit.checks import checkup, diagnosis
 from casekit.checks.diagnosis import Finding
 from casekit.lab import data, models, training
-
-CASEKIT = str(Path(sys.executable).with_name("casekit"))
 
 
 def _saved(model: Any, folder: Path, name: str) -> Path:
@@ -310,7 +308,7 @@ def test_a_model_too_large_for_data_is_a_one_line_error_on_the_command_line(
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CASEKIT, "diagnose", *args], capture_output=True, text=True, timeout=300)
+    return casekit("diagnose", *args, timeout=300)
 
 
 @pytest.mark.slow

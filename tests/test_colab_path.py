@@ -36,10 +36,10 @@ from typing import Any
 
 import colab_runtime
 import pytest
+from helpers import ROOT
 
 import lockfile
 
-ROOT = colab_runtime.ROOT
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))
 CACHE = ROOT / "build" / "colab-runtime"
 #: Written last into a built runtime: its absence means an interrupted build.

@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from pathlib import Path
 
 import colab_runtime
 import pytest
+from helpers import ROOT
 from packaging.requirements import Requirement
 from packaging.version import Version
 
 import lockfile
 
-ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 LOCKED = lockfile.pins((ROOT / "requirements.lock").read_text())
 SNAPSHOT = colab_runtime.newest_snapshot()

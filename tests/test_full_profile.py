@@ -12,16 +12,14 @@ from __future__ import annotations
 import hashlib
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import CASEKIT, ROOT
 
 from casekit.lab import data
 
-ROOT = Path(__file__).resolve().parents[1]
-CASEKIT = str(Path(sys.executable).with_name("casekit"))
 TRAIN, TEST = 1000, 250
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import ROOT
 
 import casekit
 from casekit import _runtime
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))
 #: Modules that load Keras, or that Keras loads as its backend.
 BACKEND_MODULES = ("keras", "tensorflow", "jax")

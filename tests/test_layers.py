@@ -24,10 +24,10 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 import casekit
 
-ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "casekit"
 
 LAYERS = {

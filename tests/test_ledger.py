@@ -10,12 +10,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import ROOT
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from casekit.claims import evidence, ledger, report
 from casekit.lab import stats
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 EXPECTED = json.loads((Path(__file__).parent / "expected_verdicts.json").read_text())
 

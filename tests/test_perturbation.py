@@ -13,13 +13,11 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from casekit.testing import regression
-
-ROOT = Path(__file__).resolve().parents[1]
 
 TRAIN = """
 import numpy as np

@@ -6,28 +6,21 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import CASEKIT, ROOT, casekit
 from nbformat.v4 import new_code_cell, new_notebook
 
 from casekit import profiles
 from casekit.book import pipeline
-
-ROOT = Path(__file__).resolve().parents[1]
-CASEKIT = Path(sys.executable).with_name("casekit")
 
 
 def _digest(folder: Path) -> dict[str, str]:
     return {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()
     }
-
-
-def _casekit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(CASEKIT), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize(
@@ -42,22 +35,24 @@ def _casekit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
         (
             ["-p", "no_such_param", "1"],
             "parameter 'no_such_param' is not declared by 00-why-dropout-seems-broken.ipynb; "
-            "declared: profile, seeds, epochs",
+            "declared: profile, seeds, epochs, data_source",
         ),
         (
             ["--only", "01", "-p", "rate", "1.0"],
             "rate must be a number in [0, 1) (the fraction dropped); got 1.0",
         ),
-        (["--only", "99"], "unknown chapter '99'; available: 00, 01, 02, 03, 04"),
-        (["--update", "-p", "seeds", "2"], "--update stores the default-profile outputs only"),
+        (["--only", "99"], "unknown chapter '99'; available: 00, 01, 02, 03, 04, 05 (or their file names)"),
+        (
+            ["--update", "-p", "seeds", "2"],
+            "--update stores the default-profile outputs only; drop --profile/-p (got seeds)",
+        ),
     ],
 )
 def test_bad_run_arguments_fail_in_one_line_before_any_kernel(args: list[str], message: str) -> None:
     before = _digest(ROOT / "chapters")
-    result = _casekit("run", *args)
+    result = casekit("run", *args)
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("casekit: error: ")
-    assert message in result.stderr
+    assert result.stderr == f"casekit: error: {message}\n"  # the whole line, one line
     assert "executing" not in result.stdout  # nothing started
     assert _digest(ROOT / "chapters") == before
 
@@ -149,7 +144,7 @@ def test_parameters_cell_must_hold_literals(tmp_path: Path) -> None:
 def test_parameters_a_chapter_cannot_run_are_rejected_before_any_kernel(
     args: list[str], message: str
 ) -> None:
-    result = _casekit("run", *args)
+    result = casekit("run", *args)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert message in result.stderr and "executing" not in result.stdout
 
@@ -160,7 +155,7 @@ def test_a_chapter_that_is_not_notebook_json_is_named(tmp_path: Path, command: l
     shutil.copytree(ROOT / "chapters", tmp_path / "chapters")
     broken = tmp_path / "chapters" / "00-why-dropout-seems-broken.ipynb"
     broken.write_text(broken.read_text(encoding="utf-8")[:2000], encoding="utf-8")
-    result = _casekit(*command, cwd=tmp_path)
+    result = casekit(*command, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert (
@@ -190,7 +185,7 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_chapters_untouched(tmp_path
     # default action is restored first: a shell ignores it in background jobs (CI runs
     # `make test` like that) and the ignoring would be inherited.
     process = subprocess.Popen(
-        [str(CASEKIT), "run", "--update", "--only", "01", "--no-progress"],
+        [CASEKIT, "run", "--update", "--only", "01", "--no-progress"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import ROOT
 
 from casekit.claims import evidence, report
 from casekit.lab import stats
 from casekit.testing import regression
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 PERTURBED = Path(__file__).parent / "data" / "perturbed-evidence.json"
 

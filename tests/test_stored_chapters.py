@@ -18,13 +18,13 @@ from typing import Any
 
 import nbformat
 import pytest
+from helpers import ROOT
 from nbformat.v4 import new_code_cell, new_notebook
 
 from casekit import _runtime
 from casekit.book import pipeline
 from casekit.claims import ledger
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 INSTALLED = metadata.distribution("casekit")

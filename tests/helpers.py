@@ -8,6 +8,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
 #: The checkout the tests run in.
 ROOT = Path(__file__).resolve().parents[1]
 #: The ``casekit`` command this environment installed (next to its Python).
@@ -26,3 +29,20 @@ def casekit(
         env={**os.environ, **(env or {})},
         timeout=timeout,
     )
+
+
+def minimal_project(folder: Path, body: str, name: str = "01-test.ipynb") -> Path:
+    """A casekit project in ``folder`` with one chapter, ``name``: a smoke-profile
+    parameters cell, then ``body``. Returns ``folder``."""
+    (folder / "book").mkdir()
+    (folder / "book" / "_config.yml").write_text("title: t\n")
+    (folder / "chapters").mkdir()
+    notebook = new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
+    notebook.cells = [
+        new_code_cell('profile = "smoke"\nseeds = None\nepochs = None', metadata={"tags": ["parameters"]}),
+        new_code_cell(body),
+    ]
+    nbformat.write(notebook, folder / "chapters" / name)
+    return folder

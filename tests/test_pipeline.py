@@ -10,8 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import CASEKIT, ROOT, casekit
-from nbformat.v4 import new_code_cell, new_notebook
+from helpers import CASEKIT, ROOT, casekit, minimal_project
 
 from casekit import profiles
 from casekit.book import pipeline
@@ -66,18 +65,7 @@ def test_parse_value_reads_literals_and_keeps_words() -> None:
 
 
 def _project(tmp_path: Path, body: str) -> pipeline.Project:
-    (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "_config.yml").write_text("title: t\n")
-    (tmp_path / "chapters").mkdir()
-    notebook = new_notebook(
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-    )
-    notebook.cells = [
-        new_code_cell('profile = "smoke"\nseeds = None\nepochs = None', metadata={"tags": ["parameters"]}),
-        new_code_cell(body),
-    ]
-    nbformat.write(notebook, tmp_path / "chapters" / "01-test.ipynb")
-    return pipeline.Project(tmp_path)
+    return pipeline.Project(minimal_project(tmp_path, body))
 
 
 def test_failed_run_leaves_the_stored_chapter_untouched(tmp_path: Path) -> None:

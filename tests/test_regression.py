@@ -165,28 +165,8 @@ def test_nbval_with_the_plugin_passes_within_tolerance_and_fails_on_one_characte
         tmp_path / "character.ipynb", [dict(stream, text="settings: 6 seeds\n"), _shown_output(0.937)], SHOW
     )
     _notebook_file(tmp_path / "beyond.ipynb", [stream, _shown_output(0.960)], SHOW)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "casekit.testing.nbval_plugin",
-            "--casekit-nbval",
-            "--nbval-current-env",
-            "-p",
-            "no:cacheprovider",
-            "-rA",
-            "-q",
-            "within.ipynb",
-            "character.ipynb",
-            "beyond.ipynb",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    notebooks = ("within.ipynb", "character.ipynb", "beyond.ipynb")
+    result = _pytest_with_plugin(tmp_path, "--nbval-current-env", "-p", "no:cacheprovider", "-rA", *notebooks)
     assert "PASSED within.ipynb::Cell 0" in result.stdout, result.stdout[-3000:]
     assert "FAILED character.ipynb::Cell 0" in result.stdout and "settings: 6 seeds" in result.stdout
     assert "FAILED beyond.ipynb::Cell 0" in result.stdout and "more than the tolerance" in result.stdout
@@ -205,21 +185,17 @@ def test_the_plugin_subclasses_nbval_and_patches_nothing() -> None:
 
 
 def test_the_plugin_refuses_to_run_beside_nbval_collection(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "casekit.testing.nbval_plugin",
-            "--casekit-nbval",
-            "--nbval",
-            "-q",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _pytest_with_plugin(tmp_path, "--nbval")
     assert result.returncode == 4, result.stdout + result.stderr
     assert "--casekit-nbval replaces --nbval and --nbval-lax; pass only one of them" in result.stderr
+
+
+def _pytest_with_plugin(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest in ``folder`` with the plugin collecting notebooks (``--casekit-nbval``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "casekit.testing.nbval_plugin", "--casekit-nbval", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -16,10 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from helpers import ROOT
-from nbformat.v4 import new_code_cell, new_notebook
+from helpers import ROOT, minimal_project
 
 from casekit import _runtime
 from casekit.book import pipeline
@@ -182,17 +180,8 @@ def test_kernels_start_with_the_book_session_and_the_stored_chapters(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "1")
     names = [*_runtime.BOOK_SESSION_ENV, pipeline.CHAPTERS_ENV]
-    (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "_config.yml").write_text("title: t\n")
-    (tmp_path / "chapters").mkdir()
-    notebook = new_notebook(
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-    )
-    notebook.cells = [
-        new_code_cell('profile = "smoke"\nseeds = None\nepochs = None', metadata={"tags": ["parameters"]}),
-        new_code_cell(f"import json, os\nprint(json.dumps({{n: os.environ.get(n) for n in {names!r}}}))"),
-    ]
-    nbformat.write(notebook, tmp_path / "chapters" / "01-env.ipynb")
+    body = f"import json, os\nprint(json.dumps({{n: os.environ.get(n) for n in {names!r}}}))"
+    minimal_project(tmp_path, body, "01-env.ipynb")
     project = pipeline.Project(tmp_path)
     pipeline.execute(project, project.chapter_files(), {}, progress=False)
     executed = json.loads((project.executed / "01-env.ipynb").read_text())

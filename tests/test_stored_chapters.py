@@ -202,3 +202,13 @@ def test_running_chapters_without_papermill_is_a_usage_error(
     )
     with pytest.raises(pipeline.UsageError, match=r"needs papermill.*pip install papermill"):
         pipeline.execute(pipeline.Project(tmp_path), [], {}, progress=False)
+
+
+@pytest.mark.usefixtures("no_location")
+def test_without_an_installed_casekit_the_error_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> None:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "distribution", missing)
+    with pytest.raises(ValueError, match=f"set {pipeline.SOURCE_ENV} to a checkout"):
+        pipeline.chapter_source()

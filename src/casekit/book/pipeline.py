@@ -141,7 +141,13 @@ def chapter_source() -> ChapterSource:
         return ChapterSource(directory=Path(chapters))
     if source := os.environ.get(SOURCE_ENV):
         return parse_source(source)
-    distribution = metadata.distribution("casekit")
+    try:
+        distribution = metadata.distribution("casekit")
+    except metadata.PackageNotFoundError:
+        raise ValueError(
+            f"casekit is not installed as a package, so where its chapters are is unknown; set "
+            f"{SOURCE_ENV} to a checkout of the repository"
+        ) from None
     recorded = json.loads(distribution.read_text("direct_url.json") or "{}")
     url = recorded.get("url", "")
     if "dir_info" in recorded and url.startswith("file://"):

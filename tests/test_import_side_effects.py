@@ -26,7 +26,8 @@ from casekit import _runtime
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))
 #: Modules that load Keras, or that Keras loads as its backend.
 BACKEND_MODULES = ("keras", "tensorflow", "jax")
-MODULES = sorted(f"casekit.{m.name}" for m in pkgutil.iter_modules(casekit.__path__))
+#: Every module of the package, subpackages included.
+MODULES = sorted(m.name for m in pkgutil.walk_packages(casekit.__path__, "casekit."))
 
 #: Prints what the session looks like: environment, open descriptors and where fd 2 points.
 STATE = """

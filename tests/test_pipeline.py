@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from helpers import CASEKIT, ROOT, casekit, minimal_project
 
-from casekit import profiles
+from casekit import _runtime, profiles
 from casekit.book import pipeline
 
 
@@ -194,3 +196,18 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_chapters_untouched(tmp_path
     assert stderr.strip().splitlines()[-1] == "casekit: interrupted; stored chapters are unchanged"
     assert "Traceback" not in stderr
     assert _digest(tmp_path / "chapters") == before
+
+
+def test_the_casekit_command_runs_in_the_book_session(tmp_path: Path) -> None:
+    """`casekit bench` and `casekit diagnose` measure with the settings the chapters' kernels
+    get (casekit.setup_book_session), even from a shell that set none of them."""
+    code = (
+        "import json, os\nfrom casekit import _runtime, cli\n"
+        "cli.main(['diagnose', 'missing.keras'])\n"
+        "print(json.dumps({n: os.environ.get(n) for n in _runtime.BOOK_SESSION_ENV}))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _runtime.BOOK_SESSION_ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == _runtime.BOOK_SESSION_ENV, done.stderr

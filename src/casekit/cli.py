@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from casekit import profiles
+from casekit import _runtime, profiles
 from casekit.book import pipeline
 from casekit.checks import checkup
 from casekit.claims import ledger
@@ -130,6 +130,9 @@ def _print_ledger(project: pipeline.Project, as_json: bool, executed: bool) -> N
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The command is the book's own process: its measurements (bench, diagnose --data)
+    # use the book's session, as the chapters' kernels do.
+    _runtime.setup_book_session()
     args = _parser().parse_args(argv)
     try:
         if args.command == "diagnose":  # works anywhere, not only in a casekit project

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 import pytest
 
@@ -17,66 +19,75 @@ def fragile(holds: bool) -> evidence.Decided:
     return evidence.condition(holds, "fragile", stats.Estimate(0.021, 0.02, 5), 0.02)
 
 
+@pytest.mark.parametrize("claim", list(verdicts.RULES))
+def test_every_rule_reaches_every_verdict(claim: str) -> None:
+    """Enumerate every combination of each rule's condition values (verdicts.DOMAINS)."""
+    domains = verdicts.DOMAINS[claim]
+    reached = {
+        verdicts.decide(claim, **dict(zip(domains, values, strict=True))).__str__()
+        for values in itertools.product(*domains.values())
+    }
+    assert reached == set(report.VERDICTS)
+
+
 @pytest.mark.parametrize(
     ("claim", "conditions", "verdict"),
     [
-        ("C1", {"weights_never_scaled": True}, "refuted"),
-        ("C1", {"weights_never_scaled": False}, "supported"),
+        ("C1", {"expectation_kept": "equivalent", "weights_never_scaled": "True"}, "partly supported"),
+        ("C1", {"expectation_kept": "equivalent", "weights_never_scaled": "False"}, "supported"),
+        ("C1", {"expectation_kept": "below", "weights_never_scaled": "True"}, "refuted"),
         (
             "C2",
-            {"shift_above_one": True, "symptom_seen": True, "stats_right_for_training": False},
-            "supported",
-        ),
-        (
-            "C2",
-            {"shift_above_one": True, "symptom_seen": False, "stats_right_for_training": True},
+            {"shift": "above", "training_fit": "equivalent", "symptom": "above", "control": "True"},
             "partly supported",
         ),
         (
             "C2",
-            {"shift_above_one": False, "symptom_seen": True, "stats_right_for_training": False},
-            "refuted",
-        ),
-        ("C3", {"relu_orders_identical": True}, "refuted"),
-        ("C3", {"relu_orders_identical": False}, "partly supported"),
-        ("C4", {"some_ordering_better": True, "every_ordering_worse": False}, "refuted"),
-        ("C4", {"some_ordering_better": False, "every_ordering_worse": True}, "supported"),
-        ("C4", {"some_ordering_better": False, "every_ordering_worse": False}, "partly supported"),
-        ("C5", {"high_rate_underfits": True, "low_rate_overfits": True}, "supported"),
-        ("C5", {"high_rate_underfits": True, "low_rate_overfits": False}, "partly supported"),
-        ("C5", {"high_rate_underfits": False, "low_rate_overfits": False}, "refuted"),
-        (
-            "C6",
-            {
-                "title_checks_hold": True,
-                "placement_matters_at_article_settings": True,
-                "placement_matters_at_high_dose": False,
-            },
+            {"shift": "above", "training_fit": "above", "symptom": "above", "control": "True"},
             "supported",
         ),
         (
-            "C6",
-            {
-                "title_checks_hold": False,
-                "placement_matters_at_article_settings": False,
-                "placement_matters_at_high_dose": True,
-            },
-            "partly supported",
+            "C2",
+            {"shift": "above", "training_fit": "above", "symptom": "no", "control": "False"},
+            "inconclusive",
         ),
         (
-            "C6",
-            {
-                "title_checks_hold": False,
-                "placement_matters_at_article_settings": False,
-                "placement_matters_at_high_dose": False,
-            },
+            "C2",
+            {"shift": "equivalent", "training_fit": "above", "symptom": "above", "control": "True"},
             "refuted",
         ),
+        ("C3", {"relu_orders_identical": "True", "order_effect": "equivalent"}, "refuted"),
+        ("C3", {"relu_orders_identical": "False", "order_effect": "equivalent"}, "partly supported"),
+        ("C3", {"relu_orders_identical": "False", "order_effect": "below"}, "supported"),
+        ("C4", {"some_better": "above", "every_worse": "False", "control": "False"}, "refuted"),
+        ("C4", {"some_better": "no", "every_worse": "True", "control": "True"}, "supported"),
+        ("C4", {"some_better": "no", "every_worse": "True", "control": "False"}, "inconclusive"),
+        ("C4", {"some_better": "no", "every_worse": "False", "control": "True"}, "partly supported"),
+        ("C5", {"high_rate_underfits": "True", "low_rate_overfits": "True"}, "supported"),
+        ("C5", {"high_rate_underfits": "True", "low_rate_overfits": "False"}, "partly supported"),
+        ("C5", {"high_rate_underfits": "True", "low_rate_overfits": "inconclusive"}, "inconclusive"),
+        ("C5", {"high_rate_underfits": "False", "low_rate_overfits": "False"}, "refuted"),
+        ("C6", {"placement": "above", "phases_hold": "True", "control": "True"}, "supported"),
+        ("C6", {"placement": "no", "phases_hold": "True", "control": "True"}, "partly supported"),
+        ("C6", {"placement": "no", "phases_hold": "False", "control": "True"}, "refuted"),
+        ("C6", {"placement": "no", "phases_hold": "True", "control": "False"}, "inconclusive"),
     ],
 )
-def test_rules(claim: str, conditions: dict[str, bool], verdict: str) -> None:
+def test_rules(claim: str, conditions: dict[str, str], verdict: str) -> None:
     decided = verdicts.decide(claim, **conditions)
     assert decided == verdict and decided.part["strict"] and not decided.fragile
+
+
+def test_a_condition_outside_its_domain_or_missing_is_an_error() -> None:
+    with pytest.raises(
+        ValueError, match=r"^C5: low_rate_overfits must be one of True, False, inconclusive; got 'maybe'$"
+    ):
+        verdicts.decide("C5", high_rate_underfits="True", low_rate_overfits="maybe")
+    with pytest.raises(
+        ValueError,
+        match=r"^C5 takes conditions high_rate_underfits, low_rate_overfits; got high_rate_underfits$",
+    ):
+        verdicts.decide("C5", high_rate_underfits="True")
 
 
 def test_interval_touching_the_threshold_does_not_hold_and_is_fragile() -> None:
@@ -102,19 +113,31 @@ def test_too_few_seeds_give_no_interval_and_no_distance() -> None:
     assert condition == "False" and not condition.fragile
 
 
-def test_a_fragile_deciding_condition_makes_the_verdict_fragile_with_its_alternative() -> None:
-    decided = verdicts.decide("C5", high_rate_underfits=robust(True), low_rate_overfits=fragile(True))
+def _fragile(value: str) -> evidence.Decided:
+    return evidence.decided(value, "fragile", 0.5, True)
+
+
+def _robust(value: str) -> evidence.Decided:
+    return evidence.decided(value, "robust", 20.0, False)
+
+
+def test_a_fragile_deciding_condition_makes_the_verdict_fragile_with_its_alternatives() -> None:
+    decided = verdicts.decide("C5", high_rate_underfits=_robust("True"), low_rate_overfits=_fragile("True"))
     assert decided == "supported" and decided.fragile
-    assert decided.part["alternatives"] == ["partly supported"]
+    assert decided.part["alternatives"] == ["inconclusive", "partly supported"]
     assert report.label(decided, decided.fragile) == "supported (fragile)"
 
 
 def test_a_fragile_condition_that_cannot_change_the_verdict_does_not_make_it_fragile() -> None:
     decided = verdicts.decide(
-        "C2", shift_above_one=robust(True), symptom_seen=fragile(False), stats_right_for_training=robust(True)
+        "C2",
+        shift=_robust("above"),
+        training_fit=_robust("equivalent"),
+        symptom=_fragile("no"),
+        control="True",
     )
     assert decided == "partly supported" and not decided.fragile
-    assert decided.part["statistic"] == "verdict on C2, decided by shift_above_one"
+    assert decided.part["statistic"] == "verdict on C2, decided by shift, training_fit"
 
 
 def test_an_unknown_claim_is_an_error() -> None:
@@ -136,65 +159,77 @@ def _runs(values: dict[str, list[float]], column: str, **extra: dict[str, list[f
     return pd.DataFrame(rows)
 
 
-def _c2_frame(fix_gain: list[float], shift: list[float], fit: list[float]) -> pd.DataFrame:
+def _c2_frame(
+    fix_gain: list[float], shift: list[float], fit: list[float], dropout_gain: float
+) -> pd.DataFrame:
     n = len(shift)
     return _runs(
-        {"ex1": [0.90] * n, "fix": [0.90 + g for g in fix_gain]},
+        {
+            "ex1": [0.90] * n,
+            "fix": [0.90 + g for g in fix_gain],
+            "none": [0.90 + g - dropout_gain + 0.001 * i for i, g in enumerate(fix_gain)],
+        },
         "test_accuracy",
-        test_loss={"ex1": [0.3] * n, "fix": [0.3] * n},
-        shift={"ex1": shift, "fix": [1.0] * n},
-        training_fit={"ex1": fit, "fix": [1.0] * n},
+        shift={"ex1": shift, "fix": [1.0] * n, "none": [1.0] * n},
+        training_fit={"ex1": fit, "fix": [1.0] * n, "none": [1.0] * n},
     )
 
 
-def test_assess_c2_partly_supported_when_only_the_inference_shift_is_real() -> None:
-    frame = _c2_frame(
-        [0.001, -0.001, 0.0, 0.002, -0.002], [2.3, 2.4, 2.5, 2.4, 2.3], [1.0, 1.01, 0.99, 1.0, 1.0]
-    )
-    assessed = verdicts.assess_c2(frame, example="ex1", fix="fix")
+SHIFT = [2.3, 2.4, 2.5, 2.4, 2.3]
+
+
+def test_assess_c2_headline_comes_from_the_regime_where_dropout_helps() -> None:
+    clean = _c2_frame([0.001, -0.001, 0.0, 0.002, -0.002], SHIFT, [1.0, 1.01, 0.99, 1.0, 1.0], 0.0)
+    noisy = _c2_frame([0.001, -0.001, 0.0, 0.002, -0.002], SHIFT, [1.0, 1.01, 0.99, 1.0, 1.0], 0.05)
+    assessed = verdicts.assess_c2({"clean": clean, "noisy": noisy}, example="ex1", fix="fix", none="none")
     assert assessed.verdict == "partly supported" and assessed.verdict.part["strict"]
-    assert assessed.conditions["shift_above_one"] == "True"
-    assert assessed.conditions["symptom_seen"] == "False"  # the interval of the gain touches zero
-    assert assessed.conditions["stats_right_for_training"] == "True"
+    assert assessed.verdict.part["regime"] == "noisy"  # the clean regime's control fails
+    assert assessed.verdict.part["regimes"] == {"clean": "partly supported", "noisy": "partly supported"}
+    assert assessed.conditions["shift"] == "above" and assessed.conditions["training_fit"] == "equivalent"
+    assert assessed.conditions["control"] == "True"
+    assert {c["name"] for c in assessed.verdict.part["comparisons"]} >= {
+        "Example 1: moving / inference variance",
+        "control: fix minus none, test accuracy",
+    }
 
 
 def test_assess_c2_supported_when_symptom_shift_and_wrong_training_statistics_all_hold() -> None:
-    frame = _c2_frame(
-        [0.02, 0.021, 0.019, 0.02, 0.022], [2.3, 2.4, 2.5, 2.4, 2.3], [1.5, 1.6, 1.5, 1.55, 1.5]
-    )
-    assert verdicts.assess_c2(frame, example="ex1", fix="fix").verdict == "supported"
+    frame = _c2_frame([0.02, 0.021, 0.019, 0.02, 0.022], SHIFT, [1.5, 1.6, 1.5, 1.55, 1.5], 0.05)
+    assert verdicts.assess_c2({"r": frame}, example="ex1", fix="fix", none="none").verdict == "supported"
 
 
-def test_assess_c2_a_ratio_exactly_at_the_threshold_is_not_within_it() -> None:
-    # moving / dropout-on variance of exactly 0.9 on every seed: "above 0.9" does not hold
-    frame = _c2_frame([0.0] * 5, [2.0] * 5, [0.9] * 5)
-    assert (
-        verdicts.assess_c2(frame, example="ex1", fix="fix").conditions["stats_right_for_training"] == "False"
-    )
+def test_assess_c2_without_a_working_control_a_missing_symptom_is_inconclusive() -> None:
+    frame = _c2_frame([0.0, 0.001, -0.001, 0.0, 0.0], SHIFT, [1.5, 1.6, 1.5, 1.55, 1.5], 0.0)
+    assessed = verdicts.assess_c2({"r": frame}, example="ex1", fix="fix", none="none")
+    assert assessed.verdict == "inconclusive" and assessed.conditions["control"] == "False"
 
 
 def test_assess_with_one_seed_is_an_error_not_a_verdict() -> None:
-    frame = _c2_frame([0.01], [2.0], [1.0])
+    frame = _c2_frame([0.01], [2.0], [1.0], 0.05)
     with pytest.raises(ValueError, match="needs >= 2 shared seed values; got 1"):
-        verdicts.assess_c2(frame, example="ex1", fix="fix")
+        verdicts.assess_c2({"r": frame}, example="ex1", fix="fix", none="none")
 
 
-def test_assess_c4_counts_orderings_better_and_worse_than_example_2() -> None:
+def test_assess_c4_compares_every_other_ordering_as_one_family() -> None:
+    jitter = [0.0, 0.001, 0.0, 0.001, 0.0]
     frame = _runs(
         {
-            "ex2": [0.90, 0.91, 0.90, 0.91, 0.90],
-            "worse": [0.80, 0.81, 0.80, 0.81, 0.80],
-            "same": [0.90, 0.91, 0.90, 0.91, 0.90],
+            "ex2": [0.90 + j for j in jitter],
+            "worse": [0.80 + 2 * j for j in jitter],
+            "tied": [0.90 + 0.0005 + j for j in jitter],
+            "none": [0.85 + 3 * j for j in jitter],
         },
         "test_accuracy",
     )
-    assessed = verdicts.assess_c4(frame, example="ex2", others=["worse", "same"])
+    assessed = verdicts.assess_c4({"r": frame}, example="ex2", others=["worse", "tied"], none="none")
     assert assessed.verdict == "partly supported"
-    assert (assessed.conditions["n_better"], assessed.conditions["n_worse"]) == ("0", "1")
-    assert assessed.conditions["some_ordering_worse"] == "True"
-    assert verdicts.assess_c4(frame, example="ex2", others=["worse"]).verdict == "supported"
+    assert assessed.conditions["some_better"] == "no" and assessed.conditions["every_worse"] == "False"
+    assert assessed.comparisons["r: tied minus Example 2"].outcome == "equivalent"
+    assert assessed.comparisons["r: worse minus Example 2"].family_size == 2
+    alone = verdicts.assess_c4({"r": frame}, example="ex2", others=["worse"], none="none")
+    assert alone.verdict == "supported"
     with pytest.raises(ValueError, match="at least one other ordering"):
-        verdicts.assess_c4(frame, example="ex2", others=[])
+        verdicts.assess_c4({"r": frame}, example="ex2", others=[], none="none")
 
 
 def test_assess_c5_selects_runs_by_their_rate_column() -> None:
@@ -202,29 +237,44 @@ def test_assess_c5_selects_runs_by_their_rate_column() -> None:
     final = pd.DataFrame(
         [
             {"config": f"r{rate}", "seed": s, "rate": rate, "train_accuracy": train, "test_accuracy": test}
-            for rate, train, test in ((0.0, 0.99, 0.95), (0.2, 0.98, 0.95), (0.8, 0.90, 0.90))
+            for rate, train, test in (
+                (0.0, 0.99, 0.93),
+                (0.2, 0.98, 0.95),
+                (0.5, 0.97, 0.95),
+                (0.8, 0.90, 0.90),
+            )
             for s in seeds
         ]
     )
-    final["train_accuracy"] += [0.001 * s for s in seeds] * 3
+    final["train_accuracy"] += [0.001 * s for s in seeds] * 4
+    final["test_accuracy"] += [0.0005 * s for s in seeds] * 4
     rises = pd.DataFrame(
         [
             {"config": f"r{rate}", "seed": s, "rate": rate, "rise": 0.05 + 0.01 * s}
-            for rate in (0.0, 0.2, 0.8)
+            for rate in (0.0, 0.2, 0.5, 0.8)
             for s in seeds
         ]
     )
-    assessed = verdicts.assess_c5(final, rises, high=0.8, low=0.2, reference=0.0)
+    assessed = verdicts.assess_c5({"r": (final, rises)}, high=0.8, low=0.2, reference=0.0, article_rate=0.5)
     assert assessed.verdict == "supported"
-    assert assessed.estimates["train_gap"].mean == pytest.approx(-0.09)
+    assert assessed.conditions["high_rate_underfits"] == "True"
     assert "rate 0.8 minus rate 0" in assessed.conditions["high_rate_underfits"].part["statistic"]
 
 
-def test_assess_c1_and_c3_are_exact() -> None:
-    assert verdicts.assess_c1(True, True).verdict == "refuted"
-    assert verdicts.assess_c1(True, False).verdict == "supported"
-    assert verdicts.assess_c3(0.0).verdict == "refuted" and not verdicts.assess_c3(0.0).verdict.fragile
-    assert verdicts.assess_c3(1e-7).verdict == "partly supported"
+def test_assess_c1_and_c3() -> None:
+    ratios = [1.0, 1.002, 0.998, 1.001, 0.999]
+    c1 = verdicts.assess_c1(ratios, True, True)
+    assert c1.verdict == "partly supported" and c1.conditions["expectation_kept"] == "equivalent"
+    assert verdicts.assess_c1(ratios, True, False).verdict == "supported"
+    assert verdicts.assess_c1([0.5, 0.51, 0.49], True, True).verdict == "refuted"
+    same = _runs(
+        {"ex2": [0.9, 0.91, 0.9], "after": [0.9, 0.91, 0.9], "none": [0.8, 0.8, 0.81]}, "test_accuracy"
+    )
+    c3 = verdicts.assess_c3(0.0, {"r": same}, example="ex2", after="after", none="none")
+    assert c3.verdict == "refuted" and not c3.verdict.fragile
+    assert verdicts.assess_c3(1e-7, {"r": same}, example="ex2", after="after", none="none").verdict == (
+        "partly supported"
+    )
 
 
 def test_badges_are_one_class_per_verdict_and_a_fragile_mark() -> None:
@@ -234,6 +284,7 @@ def test_badges_are_one_class_per_verdict_and_a_fragile_mark() -> None:
     assert "casekit-fragile" in report.badge("supported", True)
     assert "casekit-fragile" not in report.badge("supported", False)
     with pytest.raises(
-        ValueError, match=r"^unknown verdict 'maybe'; allowed: supported, partly supported, refuted$"
+        ValueError,
+        match=r"^unknown verdict 'maybe'; allowed: supported, partly supported, refuted, inconclusive$",
     ):
         report.badge("maybe", False)

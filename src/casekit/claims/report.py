@@ -20,7 +20,7 @@ PERCENT_SUFFIX = "accuracy"
 
 
 #: The verdicts a claim can receive (decided by :mod:`casekit.claims.verdicts`).
-VERDICTS = ("supported", "partly supported", "refuted")
+VERDICTS = ("supported", "partly supported", "refuted", "inconclusive")
 
 
 def label(verdict: str, fragile: bool) -> str:

@@ -1,11 +1,21 @@
-"""Every claim's verdict, decided from recorded conditions by one tested rule per claim.
+"""Every claim's verdict, decided from recorded conditions by one rule per claim, stated
+before the runs.
 
-A chapter measures conditions (``evidence.condition``: a yes/no with the statistic that
-decided it and its distance from the threshold) and calls :func:`decide`. The verdict
-is a :class:`casekit.claims.evidence.Decided` that records which condition could change it,
-how far that condition's statistic lies from its threshold in standard errors, and, when
-that condition is fragile, the verdict the other answer would give. The ledger shows a
-fragile verdict as such ("supported (fragile)").
+Each rule (:func:`c1` ... :func:`c6`) maps its conditions, each an outcome of comparisons
+against practical margins (:mod:`casekit.claims.rules`) or an exact check, to one of four
+verdicts: supported, partly supported, refuted, inconclusive. :data:`DOMAINS` lists every
+value each condition can take; ``tests/test_verdicts.py`` enumerates them and shows that each
+rule reaches every verdict.
+
+A chapter calls an ``assess_*`` function with its runs in each regime (the article's
+settings, and noisy labels, where dropout measurably helps). The same rule decides every
+regime; the headline verdict (:func:`headline`) is the one in the first regime whose
+positive control holds: dropout itself beats no dropout there by the margin, so "placement
+makes no difference" cannot be mistaken for "dropout does nothing here".
+
+A verdict records which condition could change it, how far that condition's statistic lies
+from its threshold in standard errors, and, when that condition is fragile, the verdicts its
+other values would give. The ledger shows a fragile verdict as such.
 """
 
 from __future__ import annotations
@@ -16,97 +26,184 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from casekit.claims import evidence, fitting
+from casekit.claims import evidence, fitting, rules
 from casekit.lab import stats
 
-
-def c1(weights_never_scaled: bool) -> str:
-    """C1 "weights are implicitly scaled down during inference": refuted when inference is
-    the identity and predict leaves every weight bit-identical."""
-    return "refuted" if weights_never_scaled else "supported"
-
-
-def c2(shift_above_one: bool, symptom_seen: bool, stats_right_for_training: bool) -> str:
-    """C2 "Dropout before BN makes the statistics unreliable": supported when the variance
-    shift is real, the symptom shows and the statistics are wrong even for training; partly
-    supported when only the shift at inference is real; refuted without a shift."""
-    if shift_above_one and symptom_seen and not stats_right_for_training:
-        return "supported"
-    return "partly supported" if shift_above_one else "refuted"
+YES, NO = "True", "False"
+OUTCOME = rules.OUTCOMES
+#: A combined outcome: some comparison has it, none does, or some is inconclusive.
+SOME = ("above", "no", "inconclusive")
+#: A condition that can be undecided.
+MAYBE = (YES, NO, "inconclusive")
 
 
-def c3(relu_orders_identical: bool) -> str:
-    """C3 "Dropout after the activation is unintended": refuted when, for the article's
-    ReLU, both orders are the same function for the same mask."""
-    return "refuted" if relu_orders_identical else "partly supported"
+def c1(expectation_kept: str, weights_never_scaled: str) -> str:
+    """C1 "Keras handles this automatically; the weights are implicitly scaled down during
+    inference".
 
-
-def c4(some_ordering_better: bool, every_ordering_worse: bool) -> str:
-    """C4 "BN -> Dropout -> activation is the correct placement": refuted when another
-    ordering is detectably better; supported when every other one is detectably worse."""
-    if some_ordering_better:
-        return "refuted"
-    return "supported" if every_ordering_worse else "partly supported"
-
-
-def c5(high_rate_underfits: bool, low_rate_overfits: bool) -> str:
-    """C5 "rate 0.8 underfits, rate 0.2 overfits": one verdict step per half that holds."""
-    return ("refuted", "partly supported", "supported")[int(high_rate_underfits) + int(low_rate_overfits)]
-
-
-def c6(
-    title_checks_hold: bool, placement_matters_at_article_settings: bool, placement_matters_at_high_dose: bool
-) -> str:
-    """C6 "efficacy hinges critically on placement ... and the training/inference phases".
-
-    Supported when both halves hold at the article's own settings; partly supported when
-    the training/inference half holds or placement matters only at higher dose; refuted
-    when neither holds.
+    ``expectation_kept``: mean(y) / mean(x) of Dropout in training mode against 1 (ratio
+    margin); ``weights_never_scaled``: inference is the identity and predict leaves every
+    weight bit-identical. Refuted when the expectation is not kept (Keras would not handle
+    it); supported when it is and the weights are scaled; partly supported when it is kept by
+    scaling the kept activations up in training instead ("inverted dropout", functionally
+    equivalent to scaling the weights down at test time, Srivastava et al. 2014): the
+    automatic handling is real, the mechanism named is not.
     """
-    if title_checks_hold and placement_matters_at_article_settings:
-        return "supported"
-    if title_checks_hold or placement_matters_at_high_dose:
+    if expectation_kept in ("above", "below"):
+        return "refuted"
+    if expectation_kept == "inconclusive":
+        return "inconclusive"
+    return "partly supported" if weights_never_scaled == YES else "supported"
+
+
+def c2(shift: str, training_fit: str, symptom: str, control: str) -> str:
+    """C2 "Dropout before BN makes the statistics unreliable ... distorting the normalization".
+
+    ``shift``: Example 1's moving / inference variance ratio against 1; ``training_fit``: its
+    moving / dropout-on variance ratio against 1 (both with the ratio margin); ``symptom``:
+    the fix minus Example 1 on test accuracy (Holm over the regimes), ``"above"`` when some
+    regime shows a gain beyond the margin; ``control``: dropout itself helps (beyond the
+    margin) in a regime tested, so a missing symptom means something.
+
+    Refuted without a shift; supported when the shift is real, the statistics are off even
+    for training, and the symptom shows; partly supported when the shift is real but the
+    statistics are right for training (the distortion exists only at inference) or there is
+    no symptom where dropout matters; inconclusive when an undecided input could change that.
+    """
+    if shift in ("below", "equivalent"):
+        return "refuted"
+    if shift == "inconclusive":
+        return "inconclusive"
+    if training_fit == "equivalent":
         return "partly supported"
-    return "refuted"
+    if symptom == "above" and training_fit != "inconclusive":
+        return "supported"
+    if "inconclusive" in (training_fit, symptom) or control != YES:
+        return "inconclusive"
+    return "partly supported"
+
+
+def c3(relu_orders_identical: str, order_effect: str) -> str:
+    """C3 "Dropout after the activation ... unintended behavior".
+
+    ``relu_orders_identical``: for the article's ReLU, masking before and after the activation
+    is the same function for every mask (an exact check); ``order_effect``: Example 2 minus the
+    same layers with Dropout after ReLU, test accuracy. Supported when the order changes the
+    outcome beyond the margin; refuted when it does not and the two are the same function;
+    partly supported when they differ as functions but not in outcome.
+    """
+    if order_effect in ("above", "below"):
+        return "supported"
+    if order_effect == "inconclusive":
+        return "inconclusive"
+    return "refuted" if relu_orders_identical == YES else "partly supported"
+
+
+def c4(some_better: str, every_worse: str, control: str) -> str:
+    """C4 "BN -> Dropout -> activation is the correct placement".
+
+    Against Example 2, every ordering that computes a different function (test accuracy,
+    Holm family): refuted when some other ordering is better beyond the margin; supported
+    when every one is worse beyond it, in a regime where dropout itself helps
+    (``control``); inconclusive when an undecided comparison or a failed control leaves it
+    open; partly supported otherwise (Example 2 is as good as the best, not uniquely right).
+    """
+    if some_better == "above":
+        return "refuted"
+    if control != YES:
+        return "inconclusive"
+    if every_worse == YES:
+        return "supported"
+    return "inconclusive" if some_better == "inconclusive" else "partly supported"
+
+
+def c5(high_rate_underfits: str, low_rate_overfits: str) -> str:
+    """C5 "rate 0.8 underfits, rate 0.2 overfits": supported when both halves hold, partly
+    when one does and the other does not, refuted when neither does; inconclusive when an
+    undecided half could change the verdict."""
+    halves = (high_rate_underfits, low_rate_overfits)
+    if halves == (YES, YES):
+        return "supported"
+    if "inconclusive" in halves:
+        return "inconclusive"
+    return "partly supported" if YES in halves else "refuted"
+
+
+def c6(placement: str, phases_hold: str, control: str) -> str:
+    """C6 "efficacy hinges critically on its placement ... and the training/inference phases".
+
+    ``placement``: some placement comparison (chapter 1's fix against Example 1, chapter 2's
+    orderings against Example 2; one Holm family) differs beyond the margin, ``"above"`` here
+    meaning either direction; ``phases_hold``: the training/inference checks of chapter 0;
+    ``control``: dropout itself helps in a regime tested. Supported when both halves hold;
+    partly supported when one does; refuted when placement makes no difference (shown
+    equivalent, where dropout matters) and the phase checks fail; inconclusive when an
+    undecided placement comparison or a failed control could change that.
+    """
+    if placement == "above":
+        return "supported" if phases_hold == YES else "partly supported"
+    if placement == "inconclusive" or control != YES:
+        return "inconclusive"
+    return "partly supported" if phases_hold == YES else "refuted"
 
 
 RULES: Mapping[str, Callable[..., str]] = {"C1": c1, "C2": c2, "C3": c3, "C4": c4, "C5": c5, "C6": c6}
 
+#: The values each rule's conditions can take (the reachability test enumerates them).
+DOMAINS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "C1": {"expectation_kept": OUTCOME, "weights_never_scaled": (YES, NO)},
+    "C2": {"shift": OUTCOME, "training_fit": OUTCOME, "symptom": SOME, "control": (YES, NO)},
+    "C3": {"relu_orders_identical": (YES, NO), "order_effect": OUTCOME},
+    "C4": {"some_better": SOME, "every_worse": (YES, NO), "control": (YES, NO)},
+    "C5": {"high_rate_underfits": MAYBE, "low_rate_overfits": MAYBE},
+    "C6": {"placement": SOME, "phases_hold": (YES, NO), "control": (YES, NO)},
+}
 
-def _holds(condition: evidence.Decided | bool) -> bool:
-    if isinstance(condition, evidence.Decided):
-        return str(condition) == "True"
-    return bool(condition)
 
+def decide(claim: str, **conditions: evidence.Decided | str | bool) -> evidence.Decided:
+    """The verdict on ``claim`` with the conditions its rule takes (:data:`DOMAINS`).
 
-def decide(claim: str, **conditions: evidence.Decided | bool) -> evidence.Decided:
-    """The verdict on ``claim`` with the conditions its rule takes.
-
-    Each condition is flipped in turn: those whose flip changes the verdict decide it.
-    The verdict's distance is the smallest distance among them; it is fragile when one of
-    them is fragile, and its alternatives are the verdicts those fragile flips give.
+    Each condition is set in turn to every other value it can take: those that change the
+    verdict decide it. The verdict's distance is the smallest distance among them; it is
+    fragile when one of them is fragile, and its alternatives are the verdicts those fragile
+    conditions' other values give.
     """
     if claim not in RULES:
         raise ValueError(f"unknown claim {claim!r}; allowed: {', '.join(RULES)}")
+    domains = DOMAINS[claim]
+    if set(conditions) != set(domains):
+        raise ValueError(
+            f"{claim} takes conditions {', '.join(domains)}; got {', '.join(conditions) or 'none'}"
+        )
     rule = RULES[claim]
-    values = {name: _holds(c) for name, c in conditions.items()}
+    values = {name: _value(c) for name, c in conditions.items()}
+    for name, value in values.items():
+        if value not in domains[name]:
+            raise ValueError(f"{claim}: {name} must be one of {', '.join(domains[name])}; got {value!r}")
     verdict = rule(**values)
     deciding: list[str] = []
     alternatives: list[str] = []
     distance = math.inf
     fragile = False
     for name, condition in conditions.items():
-        other = rule(**{**values, name: not values[name]})
-        if other == verdict:
+        others = {rule(**{**values, name: other}) for other in domains[name] if other != values[name]}
+        others.discard(verdict)
+        if not others:
             continue
         deciding.append(name)
         if isinstance(condition, evidence.Decided):
             distance = min(distance, condition.distance)
             if condition.fragile:
                 fragile = True
-                alternatives.append(other)
+                alternatives.extend(others)
     statistic = f"verdict on {claim}, decided by " + (", ".join(deciding) or "no single condition")
     return evidence.decided(verdict, statistic, distance, fragile, sorted(set(alternatives)), strict=True)
+
+
+def _value(condition: evidence.Decided | str | bool) -> str:
+    if isinstance(condition, bool):
+        return YES if condition else NO
+    return str(condition)
 
 
 # --- Conditions measured from results -------------------------------------------------------
@@ -116,100 +213,250 @@ def decide(claim: str, **conditions: evidence.Decided | bool) -> evidence.Decide
 # verdict, so a chapter makes one call and glues what it returns.
 
 
+#: The regimes a chapter trains in: the article's own settings, and the same models with a
+#: share of the training labels replaced by wrong digits, where dropout measurably helps
+#: (the positive control; chosen on validation data by the pilot in chapter 0).
+ARTICLE, NOISY = "article's settings", "noisy labels"
+
+
 @dataclass(frozen=True)
 class Assessment:
-    """A claim's verdict with the conditions it was decided from, and the estimates behind them."""
+    """A claim's verdict with the conditions it was decided from, in every regime tested.
+
+    ``verdict`` is the headline (:func:`headline`); ``regimes`` the verdict the same rule
+    gives in each regime; ``conditions`` the headline regime's conditions; ``comparisons``
+    every comparison behind them, by name."""
 
     claim: str
     verdict: evidence.Decided
     conditions: dict[str, evidence.Decided]
+    regimes: dict[str, evidence.Decided] = field(default_factory=dict)
+    per_regime: dict[str, dict[str, evidence.Decided]] = field(default_factory=dict)
     estimates: dict[str, stats.Estimate] = field(default_factory=dict)
+    comparisons: dict[str, rules.Comparison] = field(default_factory=dict)
 
 
-def _assess(claim: str, conditions: dict[str, evidence.Decided], **estimates: stats.Estimate) -> Assessment:
-    return Assessment(claim, decide(claim, **conditions), conditions, estimates)
+def control(
+    final: pd.DataFrame, dropout: object, none: object, *, regime: str, by: str = "config"
+) -> rules.Comparison:
+    """The positive control of a regime: the model with dropout minus the same model without
+    it, test accuracy paired by seed, against the accuracy margin."""
+    gap = stats.paired_difference(final, "test_accuracy", dropout, none, by=by)
+    name = f"control: {_label(by, dropout)} minus {_label(by, none)}, test accuracy"
+    return rules.compare(name, gap, rules.ACCURACY, regime=regime)
 
 
-def assess_c1(inference_is_identity: bool, weights_unchanged_by_predict: bool) -> Assessment:
-    """C1 from two exact checks on the real layer: ``training=False`` returns its input, and
-    ``predict`` leaves every weight bit-identical."""
-    never = inference_is_identity and weights_unchanged_by_predict
-    holds = evidence.condition(never, "inference is the identity and predict leaves weights unchanged")
-    return _assess("C1", {"weights_never_scaled": holds})
+def _label(by: str, value: object) -> str:
+    return f"{by} {value:g}" if isinstance(value, float) else str(value)
 
 
-def assess_c2(final: pd.DataFrame, *, example: str, fix: str) -> Assessment:
-    """C2 from chapter 1's runs (``final`` with the probe columns of
-    :func:`casekit.lab.probes.shift_and_reestimate`): ``example`` is Example 1's config, ``fix``
-    the reordered model's.
+def holds(comparison: rules.Comparison, statistic: str) -> evidence.Decided:
+    """Whether a control holds (its gain lies above the margin), with the comparison's record."""
+    return rules.combined(statistic, YES if comparison.outcome == "above" else NO, [comparison])
 
-    - symptom: the fix beats Example 1, test accuracy up or test loss down, paired by seed;
-    - shift: Example 1's moving / inference variance ratio lies above 1;
-    - right for training: its moving / dropout-on variance ratio lies within 10% of 1.
+
+def headline(
+    claim: str,
+    per_regime: Mapping[str, Mapping[str, evidence.Decided]],
+    controls: Mapping[str, evidence.Decided],
+) -> tuple[evidence.Decided, dict[str, evidence.Decided]]:
+    """The verdict in every regime by the claim's rule, and the headline: the verdict in the
+    first regime (in the order given, the article's settings first) whose positive control
+    holds, or in the first regime when none does (its rule then sees the failed control).
+
+    The headline's record names its regime and carries every comparison its conditions rest on.
     """
-    accuracy = stats.paired_difference(final, "test_accuracy", fix, example)
-    loss = stats.paired_difference(final, "test_loss", fix, example)
-    shift = stats.estimate(final, "shift", config=example)
-    fit = stats.estimate(final, "training_fit", config=example)
+    verdicts = {regime: decide(claim, **conditions) for regime, conditions in per_regime.items()}
+    chosen = next((r for r in per_regime if str(controls.get(r, YES)) == YES), next(iter(per_regime)))
+    verdict = verdicts[chosen]
+    verdict.part["regime"] = chosen
+    verdict.part["regimes"] = {regime: str(v) for regime, v in verdicts.items()}
+    verdict.part["comparisons"] = [
+        record
+        for condition in per_regime[chosen].values()
+        for record in condition.part.get("comparisons", [condition.part.get("comparison")])
+        if record is not None
+    ]
+    return verdict, verdicts
+
+
+def _assess(
+    claim: str,
+    per_regime: dict[str, dict[str, evidence.Decided]],
+    controls: Mapping[str, evidence.Decided],
+    comparisons: Sequence[rules.Comparison],
+    **estimates: stats.Estimate,
+) -> Assessment:
+    verdict, regimes = headline(claim, per_regime, controls)
+    chosen = verdict.part["regime"]
+    named = {f"{c.regime}: {c.name}" if c.regime else c.name: c for c in comparisons}
+    return Assessment(claim, verdict, per_regime[chosen], regimes, per_regime, estimates, named)
+
+
+def assess_c1(
+    mean_ratios: Sequence[float], inference_is_identity: bool, weights_unchanged_by_predict: bool
+) -> Assessment:
+    """C1 from the real layer: mean(y) / mean(x) in training mode for several masks (one per
+    seed) against 1, and two exact checks: ``training=False`` returns its input, and
+    ``predict`` leaves every weight bit-identical."""
+    ratio = rules.compare(
+        "Dropout in training mode: mean(y) / mean(x)", stats.mean_ci(mean_ratios), rules.RATIO, reference=1.0
+    )
+    never = inference_is_identity and weights_unchanged_by_predict
     conditions = {
-        "symptom_seen": evidence.any_of(
-            "the fix beats Example 1 (test accuracy up or test loss down, paired by seed)",
-            evidence.above(accuracy, 0.0, "fix minus Example 1, test accuracy"),
-            evidence.below(loss, 0.0, "fix minus Example 1, test loss"),
-        ),
-        "shift_above_one": evidence.above(shift, 1.0, "Example 1: moving / inference variance above 1"),
-        "stats_right_for_training": evidence.all_of(
-            "moving / dropout-on variance within 10% of 1",
-            evidence.above(fit, 0.9, "moving / dropout-on variance above 0.9"),
-            evidence.below(fit, 1.1, "moving / dropout-on variance below 1.1"),
+        "expectation_kept": ratio.decided(),
+        "weights_never_scaled": evidence.condition(
+            never, "inference is the identity and predict leaves weights unchanged"
         ),
     }
-    return _assess("C2", conditions, accuracy_gap=accuracy, loss_gap=loss, shift=shift, training_fit=fit)
+    return _assess("C1", {"the layer itself": conditions}, {}, [ratio], mean_ratio=ratio.estimate)
 
 
-def assess_c3(relu_max_difference: float) -> Assessment:
-    """C3 from the largest |f(m*z) - m*f(z)| for ReLU with one real mask: zero means the two
-    orders are the same function."""
+def assess_c2(runs: Mapping[str, pd.DataFrame], *, example: str, fix: str, none: str) -> Assessment:
+    """C2 from chapter 1's runs, one ``final`` frame per regime (the first, the article's
+    settings, with the probe columns of :func:`casekit.lab.probes.shift_and_reestimate`):
+    ``example`` is Example 1's config, ``fix`` the reordered model's, ``none`` the fix without
+    Dropout (the positive control).
+
+    - shift: Example 1's moving / inference variance ratio against 1 (ratio margin);
+    - training fit: its moving / dropout-on variance ratio against 1 (ratio margin);
+    - symptom: the fix minus Example 1, test accuracy, in each regime (accuracy margin).
+    """
+    first_regime, first = next(iter(runs.items()))
+    shift = rules.compare(
+        "Example 1: moving / inference variance",
+        stats.estimate(first, "shift", config=example),
+        rules.RATIO,
+        reference=1.0,
+        regime=first_regime,
+    )
+    fit = rules.compare(
+        "Example 1: moving / dropout-on variance",
+        stats.estimate(first, "training_fit", config=example),
+        rules.RATIO,
+        reference=1.0,
+        regime=first_regime,
+    )
+    per_regime, controls, compared = {}, {}, [shift, fit]
+    for regime, final in runs.items():
+        gap = stats.paired_difference(final, "test_accuracy", fix, example)
+        symptom = rules.compare("fix minus Example 1, test accuracy", gap, rules.ACCURACY, regime=regime)
+        check = control(final, fix, none, regime=regime)
+        controls[regime] = holds(check, f"{regime}: dropout helps the fix")
+        compared += [symptom, check]
+        per_regime[regime] = {
+            "shift": shift.decided(),
+            "training_fit": fit.decided(),
+            "symptom": rules.any_outcome("the fix beats Example 1", [symptom], "above"),
+            "control": controls[regime],
+        }
+    return _assess("C2", per_regime, controls, compared, shift=shift.estimate, training_fit=fit.estimate)
+
+
+def assess_c3(
+    relu_max_difference: float, runs: Mapping[str, pd.DataFrame], *, example: str, after: str, none: str
+) -> Assessment:
+    """C3 from the largest |f(m*z) - m*f(z)| for ReLU with one real mask (zero: the two
+    orders are the same function) and, in each regime, Example 2 (``example``) minus the same
+    layers with Dropout after ReLU (``after``), test accuracy paired by seed."""
     same = evidence.condition(relu_max_difference == 0, "ReLU: max |f(m*z) - m*f(z)| is zero")
-    return _assess("C3", {"relu_orders_identical": same})
+    per_regime, controls, compared = {}, {}, []
+    for regime, final in runs.items():
+        gap = stats.paired_difference(final, "test_accuracy", example, after)
+        effect = rules.compare(f"{example} minus {after}, test accuracy", gap, rules.ACCURACY, regime=regime)
+        check = control(final, example, none, regime=regime)
+        controls[regime] = holds(check, f"{regime}: dropout helps Example 2")
+        compared += [effect, check]
+        per_regime[regime] = {"relu_orders_identical": same, "order_effect": effect.decided()}
+    return _assess("C3", per_regime, controls, compared)
 
 
-def assess_c4(final: pd.DataFrame, *, example: str, others: Sequence[str]) -> Assessment:
-    """C4 from chapter 2's runs: each ordering in ``others`` against ``example`` (Example 2),
-    test accuracy paired by seed. Conditions ``better:<name>`` and ``worse:<name>`` hold when
-    the paired 95% interval lies above or below zero."""
+def ordering_family(
+    final: pd.DataFrame, example: str, others: Sequence[str], regime: str
+) -> dict[str, rules.Comparison]:
+    """Every ordering in ``others`` minus Example 2, test accuracy, as one Holm family."""
+    gaps = {
+        f"{name} minus Example 2": stats.paired_difference(final, "test_accuracy", name, example)
+        for name in others
+    }
+    return rules.family(gaps, rules.ACCURACY, regime=regime)
+
+
+def assess_c4(
+    runs: Mapping[str, pd.DataFrame], *, example: str, others: Sequence[str], none: str
+) -> Assessment:
+    """C4 from chapter 2's runs (one ``final`` frame per regime): each ordering in ``others``
+    (those that compute a different function from Example 2) against ``example``, test
+    accuracy paired by seed, one Holm family per regime; ``none`` is Example 2 without
+    Dropout (the positive control)."""
     if not others:
         raise ValueError("assess_c4 needs at least one other ordering")
-    better, worse = {}, {}
-    for name in others:
-        gap = stats.paired_difference(final, "test_accuracy", name, example)
-        better[name] = evidence.above(gap, 0.0, f"{name} minus Example 2, test accuracy")
-        worse[name] = evidence.below(gap, 0.0, f"{name} minus Example 2, test accuracy")
-    some_better = evidence.any_of("some ordering detectably better than Example 2", *better.values())
-    every_worse = evidence.all_of("every ordering detectably worse than Example 2", *worse.values())
-    verdict = decide("C4", some_ordering_better=some_better, every_ordering_worse=every_worse)
-    conditions = {
-        "some_ordering_better": some_better,
-        "some_ordering_worse": evidence.any_of(
-            "some ordering detectably worse than Example 2", *worse.values()
-        ),
-        "every_ordering_worse": every_worse,
-        "n_better": evidence.combine(
-            str(sum(c == "True" for c in better.values())), "orderings better", better.values()
-        ),
-        "n_worse": evidence.combine(
-            str(sum(c == "True" for c in worse.values())), "orderings worse", worse.values()
-        ),
-    }
-    return Assessment("C4", verdict, conditions)
+    per_regime, controls, compared = {}, {}, []
+    for regime, final in runs.items():
+        orderings = ordering_family(final, example, others, regime)
+        check = control(final, example, none, regime=regime)
+        controls[regime] = holds(check, f"{regime}: dropout helps Example 2")
+        worse = all(c.outcome == "below" for c in orderings.values())
+        compared += [*orderings.values(), check]
+        per_regime[regime] = {
+            "some_better": rules.any_outcome(
+                "some ordering better than Example 2", list(orderings.values()), "above"
+            ),
+            "every_worse": rules.combined(
+                "every ordering worse than Example 2", YES if worse else NO, list(orderings.values())
+            ),
+            "control": controls[regime],
+        }
+    return _assess("C4", per_regime, controls, compared)
+
+
+def placement(orderings: Mapping[str, rules.Comparison], statistic: str) -> evidence.Decided:
+    """Whether placement matters: ``"above"`` when some comparison of a Holm family lies
+    beyond the margin in either direction, ``"no"`` when every one is shown equivalent,
+    ``"inconclusive"`` otherwise."""
+    outcomes = [c.outcome for c in orderings.values()]
+    if any(o in ("above", "below") for o in outcomes):
+        answer = "above"
+    elif all(o == "equivalent" for o in outcomes):
+        answer = "no"
+    else:
+        answer = "inconclusive"
+    return rules.combined(statistic, answer, list(orderings.values()))
 
 
 def assess_c5(
-    final: pd.DataFrame, rises: pd.DataFrame, *, high: float, low: float, reference: float
+    runs: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]],
+    *,
+    high: float,
+    low: float,
+    reference: float,
+    article_rate: float,
 ) -> Assessment:
-    """C5 from chapter 3's sweep, by the ``rate`` column: rate ``high`` underfits and rate
-    ``low`` overfits against the rate ``reference`` model (:mod:`casekit.claims.fitting`'s definitions)."""
-    under = fitting.underfits(final, high, reference, by="rate")
-    over = fitting.overfits(rises, low, by="rate")
-    conditions = {"high_rate_underfits": under.condition, "low_rate_overfits": over.condition}
-    return _assess("C5", conditions, train_gap=under.estimate, rise=over.estimate)
+    """C5 from chapter 3's sweeps, one ``(final, rises)`` pair per regime selected by the
+    ``rate`` column: rate ``high`` underfits and rate ``low`` overfits
+    (:mod:`casekit.claims.fitting`'s definitions); the control is rate ``article_rate``
+    minus rate ``reference`` (no dropout)."""
+    per_regime, controls, compared = {}, {}, []
+    for regime, (final, rises) in runs.items():
+        under = fitting.underfits(final, high, reference, by="rate", regime=regime)
+        over = fitting.overfits(rises, low, by="rate", regime=regime)
+        check = control(final, article_rate, reference, regime=regime, by="rate")
+        controls[regime] = holds(check, f"{regime}: dropout {article_rate:g} helps")
+        compared += [*under.comparisons, *over.comparisons, check]
+        per_regime[regime] = {"high_rate_underfits": under.condition, "low_rate_overfits": over.condition}
+    return _assess("C5", per_regime, controls, compared)
+
+
+def assess_c6(
+    placement_by_regime: Mapping[str, evidence.Decided],
+    controls: Mapping[str, evidence.Decided],
+    phases_hold: bool,
+) -> Assessment:
+    """C6 from what the chapters glued: per regime, whether placement matters (chapter 2's
+    :func:`placement`) and whether its control holds; and chapter 0's phase checks."""
+    phases = evidence.condition(phases_hold, "the training/inference checks of chapter 0 hold")
+    per_regime = {
+        regime: {"placement": matters, "phases_hold": phases, "control": controls[regime]}
+        for regime, matters in placement_by_regime.items()
+    }
+    return _assess("C6", per_regime, controls, [])

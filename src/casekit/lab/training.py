@@ -1,8 +1,9 @@
 """Seeded, deterministic training of configs x seeds, returning tidy DataFrames.
 
 One run = clear the Keras session, seed everything (:func:`casekit._runtime.enable_determinism`),
-build a fresh model, ``fit`` with the test split as validation data, then evaluate train
-and test in inference mode. A grid repeats that for every config and seed.
+build a fresh model, ``fit`` with the validation split as Keras's validation data (the
+per-epoch ``val_*`` columns), then evaluate train, validation and test in inference mode.
+A grid repeats that for every config and seed.
 """
 
 from __future__ import annotations
@@ -34,17 +35,18 @@ Probe = Callable[[Any, Dataset], Mapping[str, Any]]
 class Results:
     """Per-epoch ``history``, per-run ``final`` metrics and probe ``tables``, all tidy."""
 
-    history: pd.DataFrame  # config, seed, epoch, loss, accuracy, val_loss, val_accuracy
-    final: pd.DataFrame  # config, seed, train_/test_ loss and accuracy, probe scalars
+    history: pd.DataFrame  # config, seed, epoch, loss, accuracy, val_loss, val_accuracy (validation split)
+    final: pd.DataFrame  # config, seed, train_/val_/test_ loss and accuracy, probe scalars
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     seconds: float = 0.0  # wall time of the whole grid (volatile: never printed in chapters)
 
 
 def evaluate(model: Any, dataset: Dataset) -> dict[str, float]:
-    """Inference-mode loss and accuracy on the train and test splits."""
+    """Inference-mode loss and accuracy on the train, validation (``val_``) and test splits."""
     out: dict[str, float] = {}
     for split, x, y in (
         ("train", dataset.x_train, dataset.y_train),
+        ("val", dataset.x_val, dataset.y_val),
         ("test", dataset.x_test, dataset.y_test),
     ):
         loss, accuracy = model.evaluate(x, y, batch_size=EVAL_BATCH_SIZE, verbose=0)
@@ -64,7 +66,7 @@ def fit(
 ) -> tuple[Any, pd.DataFrame]:
     """Train one freshly built model with a fixed seed; return it and its per-epoch history.
 
-    Validation (the test split, inference mode) runs in one batch per epoch and training
+    Validation (the validation split, inference mode) runs in one batch per epoch and training
     runs ``steps_per_execution`` batches per compiled call: both change speed, not results.
     """
     keras = keras_module()
@@ -77,7 +79,7 @@ def fit(
         dataset.y_train,
         epochs=epochs,
         batch_size=batch_size,
-        validation_data=(dataset.x_test, dataset.y_test),
+        validation_data=(dataset.x_val, dataset.y_val),
         validation_batch_size=EVAL_BATCH_SIZE,
         shuffle=True,
         verbose=0,

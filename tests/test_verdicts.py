@@ -288,3 +288,14 @@ def test_badges_are_one_class_per_verdict_and_a_fragile_mark() -> None:
         match=r"^unknown verdict 'maybe'; allowed: supported, partly supported, refuted, inconclusive$",
     ):
         report.badge("maybe", False)
+
+
+def test_an_assessment_shows_every_regime_and_every_comparison() -> None:
+    clean = _c2_frame([0.001, -0.001, 0.0, 0.002, -0.002], SHIFT, [1.0, 1.01, 0.99, 1.0, 1.0], 0.0)
+    noisy = _c2_frame([0.03, 0.031, 0.029, 0.032, 0.03], SHIFT, [1.0, 1.01, 0.99, 1.0, 1.0], 0.05)
+    assessed = verdicts.assess_c2({"clean": clean, "noisy": noisy}, example="ex1", fix="fix", none="none")
+    table = assessed.table().record()
+    assert table["index"] == ["clean", "noisy"] and table["columns"][-2:] == ["verdict", "headline"]
+    compared = assessed.comparisons_table().record()
+    assert "fix minus Example 1, test accuracy" in {row.split(" | ")[1] for row in compared["index"]}
+    assert evidence.phrase(assessed.conditions["shift"], above="real") == "real"

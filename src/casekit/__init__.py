@@ -40,7 +40,10 @@ CHAPTER_MODULES = {
         name: f"casekit.lab.{name}"
         for name in ("data", "environment", "mechanics", "models", "probes", "stats", "training")
     },
-    **{name: f"casekit.claims.{name}" for name in ("evidence", "fitting", "ledger", "report", "verdicts")},
+    **{
+        name: f"casekit.claims.{name}"
+        for name in ("evidence", "fitting", "ledger", "report", "rules", "verdicts")
+    },
     "pipeline": "casekit.book.pipeline",
     "plots": "casekit.book.plots",
     "backends": "casekit.tools.backends",

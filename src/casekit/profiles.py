@@ -158,6 +158,14 @@ def _label_noise(name: str, value: object) -> float:
     return float(value)
 
 
+def _label_noises(name: str, value: object) -> tuple[float, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) == 0:
+        raise ValueError(
+            f"{name} must be a non-empty list of numbers in [0, {MAX_LABEL_NOISE}]; got {value!r}"
+        )
+    return tuple(_label_noise(f"{name}[{i}]", item) for i, item in enumerate(value))
+
+
 Validator = Callable[[str, object], Any]
 
 #: Every parameter a chapter may declare, with its validator. A chapter declares a subset.
@@ -173,6 +181,7 @@ PARAMETERS: Mapping[str, Validator] = MappingProxyType(
         "depth": lambda n, v: _bounded_int(n, v, MAX_DEPTH, optional=False),
         "width": lambda n, v: _bounded_int(n, v, MAX_WIDTH, optional=False),
         "label_noise": _label_noise,
+        "label_noises": _label_noises,
     }
 )
 

@@ -334,6 +334,13 @@ def words(condition: Decided, yes: str, no: str) -> Decided:
     return Decided(text, {**condition.part, "value": text})
 
 
+def phrase(condition: Decided, **words: str) -> Decided:
+    """Words for a condition's value (``above="real", equivalent="absent"``), keeping its
+    record; a value without words is shown as itself."""
+    text = words.get(str(condition).replace(" ", "_"), str(condition))
+    return Decided(text, {**condition.part, "value": text})
+
+
 def choice(text: str, statistic: str, estimate: stats.Estimate) -> Decided:
     """A choice (the highest mean, say) decided by the sign of ``estimate``, the paired
     difference between the chosen option and the runner-up."""

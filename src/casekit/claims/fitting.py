@@ -48,10 +48,10 @@ class Finding:
 
 def trend_rise(epochs: np.ndarray, losses: np.ndarray, window: float = TREND_WINDOW) -> float:
     """The rise of the least-squares line through the last ``window`` of a loss curve,
-    across that window (slope times the epochs it spans); needs at least 3 epochs in it."""
+    across that window (slope times the epochs it spans); needs at least 2 epochs in it."""
     order = np.argsort(epochs)
     epochs, losses = np.asarray(epochs, float)[order], np.asarray(losses, float)[order]
-    count = max(3, int(np.ceil(len(epochs) * window)))
+    count = max(2, int(np.ceil(len(epochs) * window)))
     if len(epochs) < count:
         raise ValueError(f"the trend needs at least {count} epochs; got {len(epochs)}")
     x, y = epochs[-count:], losses[-count:]

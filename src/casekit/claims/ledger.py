@@ -68,6 +68,8 @@ CLAIMS: tuple[Claim, ...] = (
         "01-dropout-before-batchnorm",
         (
             ("fix minus Example 1, test accuracy", "01-dropout-before-batchnorm", "fix_vs_ex1_acc"),
+            ("noisy labels: fix minus Example 1", "01-dropout-before-batchnorm", "fix_vs_ex1_noisy"),
+            ("noisy labels: dropout's own gain", "01-dropout-before-batchnorm", "fix_vs_nodrop_noisy"),
             ("variance shift of Example 1", "01-dropout-before-batchnorm", "ex1_shift"),
             ("Li et al. closed-form prediction", "01-dropout-before-batchnorm", "ex1_pred"),
             ("moving / dropout-on variance", "01-dropout-before-batchnorm", "ex1_fit"),
@@ -101,9 +103,10 @@ CLAIMS: tuple[Claim, ...] = (
         "02-ordering",
         (
             ("Example 2 test accuracy", "02-ordering", "ex2_acc"),
-            ("orderings detectably better than Example 2", "02-ordering", "n_better"),
-            ("orderings detectably worse than Example 2", "02-ordering", "n_worse"),
-            ("Example 2 vs the best ordering", "02-ordering", "ex2_vs_best"),
+            ("noisy labels: dropout's own gain for Example 2", "02-ordering", "ex2_vs_nodrop_noisy"),
+            ("noisy labels: orderings better than Example 2 by the margin", "02-ordering", "n_better_noisy"),
+            ("noisy labels: orderings worse than Example 2 by the margin", "02-ordering", "n_worse_noisy"),
+            ("noisy labels: best test accuracy", "02-ordering", "best_noisy"),
         ),
         (
             ("every ordering", "02-ordering", "c4-evidence"),
@@ -117,9 +120,10 @@ CLAIMS: tuple[Claim, ...] = (
         "03-dropout-rate",
         (
             ("rate 0.8 train accuracy minus rate 0", "03-dropout-rate", "high_under"),
-            ("rate 0.2 test-loss rise after best epoch", "03-dropout-rate", "low_rise"),
+            ("rate 0.2 validation-loss trend, second half", "03-dropout-rate", "low_rise"),
+            ("noisy labels: rate 0.2 validation-loss trend", "03-dropout-rate", "noisy_low_rise"),
             ("rate 0.8 vs rate 0.2, test accuracy", "03-dropout-rate", "high_vs_low_test"),
-            ("best rate by test accuracy", "03-dropout-rate", "best_rate"),
+            ("best rate by validation accuracy", "03-dropout-rate", "best_rate"),
         ),
         (
             ("definitions", "03-dropout-rate", "c5-definitions"),
@@ -142,6 +146,7 @@ CLAIMS: tuple[Claim, ...] = (
             ),
             ("accuracy gained by re-estimation, 3 blocks", "01-dropout-before-batchnorm", "cost_high_deep"),
             ("best minus worst of the six orderings", "02-ordering", "spread"),
+            ("noisy labels: orderings better / worse than Example 2", "02-ordering", "n_better_noisy"),
         ),
         (
             ("training/inference checks", "00-why-dropout-seems-broken", "title-checks"),
@@ -311,6 +316,9 @@ def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) 
                 "label": label(verdict, fragile),
                 "distance_se": distance,
                 "decided_by": None if record is None else record["statistic"],
+                "regime": None if record is None else record.get("regime"),
+                "regimes": {} if record is None else record.get("regimes", {}),
+                "comparisons": [] if record is None else record.get("comparisons", []),
                 "chapter": claim.chapter,
                 "sections": [
                     {"title": title, "chapter": chapter, "label": target}
@@ -326,11 +334,18 @@ def markdown_table(records: list[dict[str, Any]]) -> str:
     """The ledger's claim table in MyST Markdown: each verdict as its badge
     (:func:`casekit.claims.report.badge`) and each claim linked to the sections holding its evidence
     (``{ref}`` roles, so the book build fails on a link that points nowhere)."""
-    lines = ["| claim | verdict | distance from threshold (SE) | evidence |", "|---|---|---|---|"]
+    lines = [
+        "| claim | verdict | decided with | in each regime | distance from threshold (SE) | evidence |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in records:
         distance = "exact" if r["distance_se"] is None else f"{r['distance_se']:.1f}"
         links = ", ".join(f"{{ref}}`{s['title']} <{s['label']}>`" for s in r["sections"])
-        lines.append(f"| {r['id']} | {badge(r['verdict'], r['fragile'])} | {distance} | {links} |")
+        each = "; ".join(f"{regime}: {verdict}" for regime, verdict in r["regimes"].items())
+        lines.append(
+            f"| {r['id']} | {badge(r['verdict'], r['fragile'])} | {r['regime'] or ''} | {each} "
+            f"| {distance} | {links} |"
+        )
     return "\n".join(lines)
 
 
@@ -342,6 +357,24 @@ class Markdown:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return {"text/markdown": self.text, "text/plain": self.plain}
+
+
+def power_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every comparison behind the headline verdicts, with its seeds, its power to detect a
+    true difference of one margin and the seeds 80% power would need (one row each)."""
+    return [
+        {
+            "claim": r["id"],
+            "regime": c["regime"] or "-",
+            "comparison": c["name"],
+            "outcome": c["outcome"],
+            "seeds": c["n"],
+            "power": round(float(c["power"]), 2),
+            "seeds for 80%": c["seeds_needed"],
+        }
+        for r in records
+        for c in r["comparisons"]
+    ]
 
 
 def decision(record: dict[str, Any]) -> evidence.Decided:

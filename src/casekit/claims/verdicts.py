@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from casekit.claims import evidence, fitting, rules
+from casekit.claims import evidence, fitting, report, rules
 from casekit.lab import stats
 
 YES, NO = "True", "False"
@@ -235,6 +235,36 @@ class Assessment:
     estimates: dict[str, stats.Estimate] = field(default_factory=dict)
     comparisons: dict[str, rules.Comparison] = field(default_factory=dict)
 
+    def table(self) -> evidence.Table:
+        """The verdict in every regime side by side: each condition, the control, the verdict."""
+        rows: dict[str, dict[str, str]] = {}
+        for regime, conditions in self.per_regime.items():
+            headline = "yes" if regime == self.verdict.part["regime"] else ""
+            rows[regime] = {**conditions, "verdict": self.regimes[regime], "headline": headline}
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "regime"
+        return report.table(frame)
+
+    def comparisons_table(self) -> evidence.Table:
+        """Every comparison behind the verdict: the difference with its (Holm-adjusted)
+        interval, the margin, the outcome, the power to detect one margin and the seeds
+        80% power would need."""
+        rows = [
+            {
+                "regime": c.regime or "-",
+                "comparison": c.name,
+                "difference": c.shown(),
+                "interval": f"{c.confidence:.1%}".replace(".0%", "%"),
+                "margin": f"±{c.margin.format()}",
+                "outcome": c.decided(),
+                "seeds": str(c.estimate.n),
+                "power": report.value(c.power, 2),
+                "seeds for 80%": str(c.seeds_needed),
+            }
+            for c in self.comparisons.values()
+        ]
+        return report.table(pd.DataFrame(rows).set_index(["regime", "comparison"]))
+
 
 def control(
     final: pd.DataFrame, dropout: object, none: object, *, regime: str, by: str = "config"
@@ -271,12 +301,12 @@ def headline(
     verdict = verdicts[chosen]
     verdict.part["regime"] = chosen
     verdict.part["regimes"] = {regime: str(v) for regime, v in verdicts.items()}
-    verdict.part["comparisons"] = [
-        record
-        for condition in per_regime[chosen].values()
-        for record in condition.part.get("comparisons", [condition.part.get("comparison")])
-        if record is not None
-    ]
+    unique: dict[tuple[str, str], dict[str, object]] = {}
+    for condition in per_regime[chosen].values():
+        for record in condition.part.get("comparisons", [condition.part.get("comparison")]):
+            if record is not None:
+                unique.setdefault((record["regime"], record["name"]), record)
+    verdict.part["comparisons"] = list(unique.values())
     return verdict, verdicts
 
 

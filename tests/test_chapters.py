@@ -171,14 +171,15 @@ def test_ledger_sections_exist_in_their_chapters() -> None:
 
 
 def test_each_claim_has_one_verdict_under_one_name() -> None:
-    """Only ``verdict_C<n>`` carries a verdict word; the ledger's ``ledger_C<n>`` repeats it
+    """Only ``verdict_C<n>`` carries a claim's headline verdict; ``verdict_C<n>_<regime>`` is
+    the same rule's verdict in one regime, the ledger's ``ledger_C<n>`` repeats the headline
     and the backend page's ``jax_C<n>`` is the same claim decided on a JAX run."""
     from casekit.claims import ledger
 
     for path in CHAPTERS:
         for name, value in ledger.glued_values(path).items():
             if value in report.VERDICTS:
-                assert re.fullmatch(r"(verdict|ledger|jax)_C\d", name), (
+                assert re.fullmatch(r"verdict_C\d(_article|_noisy)?|(ledger|jax)_C\d", name), (
                     f"{path.name} glues a verdict as {name}"
                 )
 
@@ -199,3 +200,16 @@ def test_no_cell_prints_a_stray_object_repr(path: Path) -> None:
             assert not text.startswith(("Text(", "[Text(", "<matplotlib", "[<matplotlib", "(np.float")), (
                 f"{path.name} cell {index} shows {text[:40]!r}"
             )
+
+
+def test_chapters_train_in_the_regime_the_pilot_chose() -> None:
+    """Chapters 1-3 default to the share of wrong training labels that chapter 0's pilot
+    chose on validation data (its stored, glued choice)."""
+    from casekit.claims import ledger
+
+    chosen = ledger.glued_values(ROOT / "chapters" / "00-why-dropout-seems-broken.ipynb")["chosen_noise"]
+    for name in ("01-dropout-before-batchnorm", "02-ordering", "03-dropout-rate"):
+        declared = profiles.declared_parameters(_cells(ROOT / "chapters" / f"{name}.ipynb"), name)
+        assert f"{declared['label_noise']:g}" == chosen, (
+            f"{name} trains at {declared['label_noise']}, pilot chose {chosen}"
+        )

@@ -28,7 +28,7 @@ def _saved(model: Any, folder: Path, name: str) -> Path:
 def saved(tmp_path_factory: pytest.TempPathFactory, mnist: data.Dataset) -> dict[str, Path]:
     """The three article models, a Functional model with a nested Dropout -> BatchNormalization
     block and a model whose Dropout reaches BatchNormalization through a Dense layer, trained
-    3 epochs on 4,000 digits (enough steps for BN's moving averages to settle), saved as
+    3 epochs on 3,000 digits (enough steps for BN's moving averages to settle), saved as
     .keras files."""
     folder = tmp_path_factory.mktemp("models")
     small = mnist

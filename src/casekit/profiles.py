@@ -57,7 +57,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
             epochs=10,
             batch_size=32,
             train_limit=None,
-            description="60,000/10,000 MNIST from keras.datasets, 5 seeds, 10 epochs; for a GPU",
+            description="MNIST from keras.datasets, 50,000/10,000/10,000, 5 seeds, 10 epochs; for a GPU",
         ),
     }
 )

@@ -65,7 +65,7 @@ def pilot(
     shares: Sequence[float],
     rate: float,
     *,
-    seeds: Sequence[int],
+    seeds: tuple[int, ...] | list[int],
     epochs: int,
     batch_size: int,
 ) -> Pilot:

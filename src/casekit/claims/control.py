@@ -34,6 +34,16 @@ class Pilot:
     def chosen(self) -> float | None:
         return choose(self.gains)
 
+    def choice(self, *, percent: bool = False) -> evidence.Decided:
+        """The chosen share (``"0.2"``, or ``"20%"`` with ``percent``; ``"none"`` when no share
+        qualifies), as a decision as fragile as the nearest gain behind it."""
+        chosen = self.chosen
+        if chosen is None:
+            text = "none"
+        else:
+            text = f"{chosen:.0%}" if percent else f"{chosen:g}"
+        return rules.combined("the share of wrong labels the pilot chose", text, list(self.gains.values()))
+
     def table(self) -> evidence.Table:
         rows = [
             {

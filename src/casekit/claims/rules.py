@@ -207,18 +207,25 @@ class Comparison:
         )
         return evidence.Shown(evidence.render_estimate(part), part)
 
-    def words(self) -> str:
-        """The outcome in plain words with the margin and the interval's confidence."""
+    def words(self) -> evidence.Decided:
+        """The outcome in plain words with the margin and the interval's confidence, as a
+        decision carrying this comparison's record and fragility."""
         margin = self.margin.format()
         reference = "" if self.reference == 0 else f"{self.reference:g} "
-        level = f"{self.confidence:.1%}".replace(".0%", "%")
         text = {
-            "above": f"above {reference}+{margin}",
-            "below": f"below {reference}-{margin}",
-            "equivalent": f"within {reference}±{margin}",
+            "above": f"lies above {reference}+{margin}",
+            "below": f"lies below {reference}-{margin}",
+            "equivalent": f"lies within {reference}±{margin}",
             "inconclusive": f"straddles the ±{margin} margin",
         }[self.outcome]
-        return f"{text} ({level} interval)"
+        decided = self.decided()
+        shown = f"{text} ({level(self.confidence)} interval)"
+        return evidence.Decided(shown, {**decided.part, "value": shown})
+
+
+def level(confidence: float) -> str:
+    """A confidence as the book shows it: ``"95%"``, ``"98.3%"``."""
+    return f"{confidence:.1%}".replace(".0%", "%")
 
 
 def family(
@@ -298,21 +305,27 @@ class Best:
     """Which option is best, said only when it beats the runner-up by the margin."""
 
     winner: str | None  # None: tied
-    tied: tuple[str, ...]  # the options not shown worse than the top one
-    versus_runner_up: Comparison
+    tied: tuple[str, ...]  # the options not shown worse than the top one, in the order given
+    comparisons: tuple[Comparison, ...]  # the top option against every other (one Holm family)
 
-    def words(self) -> str:
-        """``"X"`` when X beats the runner-up by the margin, else ``"tied: X, Y, ..."``."""
-        return self.winner if self.winner is not None else "tied: " + ", ".join(self.tied)
+    def words(self) -> evidence.Decided:
+        """``"X"`` when X beats the runner-up by the margin, else ``"tied: X, Y, ..."``; a
+        decision as fragile as the nearest comparison behind it."""
+        text = self.winner if self.winner is not None else "tied: " + ", ".join(self.tied)
+        return combined("best option: the top one against every other", text, self.comparisons)
+
+    def tied_words(self) -> evidence.Decided:
+        """The options tied with the top one (the winner alone when there is one)."""
+        return combined("options tied with the best", ", ".join(self.tied), self.comparisons)
 
 
 def best(
     values: Mapping[str, Sequence[float]], margin: Margin, *, higher_is_better: bool = True, regime: str = ""
 ) -> Best:
     """The option with the highest mean (per-seed ``values``, paired by position), tested
-    against every other: it is *best* only when its paired difference from the runner-up
-    lies above the margin; otherwise the options not detectably below it by the margin
-    (Holm over the family) are reported as tied."""
+    against every other as one Holm family: it is *best* only when its paired difference from
+    the runner-up lies above the margin; otherwise the options not shown below it by the
+    margin are reported as tied, in the order ``values`` gives them."""
     if len(values) < 2:
         raise ValueError("best needs at least two options")
     sign = 1.0 if higher_is_better else -1.0
@@ -326,7 +339,6 @@ def best(
         for other in ranked[1:]
     }
     compared = family(differences, margin, regime=regime)
-    runner_up = compared[f"{top} minus {ranked[1]}"]
-    winner = top if runner_up.outcome == "above" else None
-    tied = (top, *[o for o in ranked[1:] if compared[f"{top} minus {o}"].outcome != "above"])
-    return Best(winner, tied if winner is None else (top,), runner_up)
+    winner = top if compared[f"{top} minus {ranked[1]}"].outcome == "above" else None
+    tied = tuple(n for n in values if n == top or compared[f"{top} minus {n}"].outcome != "above")
+    return Best(winner, (top,) if winner is not None else tied, tuple(compared.values()))

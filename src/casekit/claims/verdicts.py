@@ -234,36 +234,50 @@ class Assessment:
     per_regime: dict[str, dict[str, evidence.Decided]] = field(default_factory=dict)
     estimates: dict[str, stats.Estimate] = field(default_factory=dict)
     comparisons: dict[str, rules.Comparison] = field(default_factory=dict)
+    controls: dict[str, evidence.Decided] = field(default_factory=dict)
+
+    def regime(self) -> evidence.Decided:
+        """The regime that decided the headline, as a decision as fragile as the controls
+        that chose it."""
+        return evidence.combine(
+            str(self.verdict.part["regime"]), "the headline regime", self.controls.values()
+        )
 
     def table(self) -> evidence.Table:
         """The verdict in every regime side by side: each condition, the control, the verdict."""
         rows: dict[str, dict[str, str]] = {}
         for regime, conditions in self.per_regime.items():
-            headline = "yes" if regime == self.verdict.part["regime"] else ""
+            chosen = "yes" if regime == self.verdict.part["regime"] else ""
+            headline = evidence.combine(chosen, "the headline regime", self.controls.values())
             rows[regime] = {**conditions, "verdict": self.regimes[regime], "headline": headline}
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "regime"
         return report.table(frame)
 
     def comparisons_table(self) -> evidence.Table:
-        """Every comparison behind the verdict: the difference with its (Holm-adjusted)
-        interval, the margin, the outcome, the power to detect one margin and the seeds
-        80% power would need."""
+        """Every comparison behind the verdict: the difference with its interval (at its Holm
+        step's confidence), the margin, the outcome and the family it was adjusted in. The
+        power of each, and the seeds 80% power would need, are listed by the ledger."""
         rows = [
             {
                 "regime": c.regime or "-",
                 "comparison": c.name,
                 "difference": c.shown(),
-                "interval": f"{c.confidence:.1%}".replace(".0%", "%"),
+                "interval": evidence.decided(
+                    rules.level(c.confidence), "confidence of the Holm step", c.distance(), c.fragile()
+                ),
                 "margin": f"±{c.margin.format()}",
                 "outcome": c.decided(),
-                "seeds": str(c.estimate.n),
-                "power": report.value(c.power, 2),
-                "seeds for 80%": str(c.seeds_needed),
+                "family": str(c.family_size),
             }
             for c in self.comparisons.values()
         ]
         return report.table(pd.DataFrame(rows).set_index(["regime", "comparison"]))
+
+
+def count(statistic: str, comparisons: Sequence[rules.Comparison], outcome: str) -> evidence.Decided:
+    """How many of ``comparisons`` have ``outcome``, as a decision as fragile as the nearest."""
+    return rules.combined(statistic, str(sum(c.outcome == outcome for c in comparisons)), comparisons)
 
 
 def control(
@@ -320,7 +334,9 @@ def _assess(
     verdict, regimes = headline(claim, per_regime, controls)
     chosen = verdict.part["regime"]
     named = {f"{c.regime}: {c.name}" if c.regime else c.name: c for c in comparisons}
-    return Assessment(claim, verdict, per_regime[chosen], regimes, per_regime, estimates, named)
+    return Assessment(
+        claim, verdict, per_regime[chosen], regimes, per_regime, estimates, named, dict(controls)
+    )
 
 
 def assess_c1(

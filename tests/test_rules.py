@@ -74,14 +74,16 @@ def test_the_holm_outcome_always_matches_its_shown_interval() -> None:
                 assert beyond[compared.outcome]
 
 
-def test_power_and_seeds_needed_come_from_the_measured_spread() -> None:
+def test_power_is_that_of_the_test_the_comparison_runs() -> None:
     values = [0.001, -0.004, 0.006, -0.002, 0.003]
-    compared = rules.compare("x", stats.mean_ci(values), rules.ACCURACY)
+    inside = rules.compare("x", stats.mean_ci(values), rules.ACCURACY)  # mean inside the margin
     sd = stats.mean_ci(values).standard_error * math.sqrt(5)
-    assert compared.sd == pytest.approx(sd)
-    assert compared.power == pytest.approx(stats.power_to_detect(sd, 5, M))
-    assert compared.seeds_needed == stats.seeds_for_power(sd, M)
-    record = compared.record()
+    assert inside.sd == pytest.approx(sd)
+    assert inside.power == pytest.approx(stats.power_of_equivalence(sd, 5, M))
+    beyond = rules.compare("y", stats.mean_ci([v + 0.02 for v in values]), rules.ACCURACY)
+    assert beyond.power == pytest.approx(stats.power_beyond_margin(sd, 5, M))
+    assert inside.seeds_needed == beyond.seeds_needed == stats.seeds_for_power(sd, M)
+    record = inside.record()
     assert record["margin"] == M and record["n"] == 5 and len(record["interval"]) == 2
 
 
@@ -104,7 +106,8 @@ def test_best_needs_a_lead_beyond_the_margin_over_the_runner_up() -> None:
         },
         rules.ACCURACY,
     )
-    assert tied.winner is None and tied.tied == ("a", "b") and tied.words() == "tied: a, b"
+    assert tied.winner is None and tied.tied == ("a", "b") and tied.words() == "not separated: a, b"
+    assert tied.top == "a"
 
 
 def test_an_empty_family_is_an_error() -> None:

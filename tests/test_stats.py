@@ -95,7 +95,8 @@ def test_one_sided_p_values_agree_with_the_interval() -> None:
 def test_seeds_for_power_detects_one_margin_and_shows_equivalence() -> None:
     n = stats.seeds_for_power(0.0059, 0.005)
     assert n == 17
-    assert stats.power_to_detect(0.0059, n, 0.005) >= 0.8  # detection alone needs 13 seeds
+    assert stats.power_beyond_margin(0.0059, n, 0.005) >= 0.8  # beyond the margin alone needs 13
+    assert stats.power_beyond_margin(0.0059, 12, 0.005) < 0.8
     assert (
         stats.power_of_equivalence(0.0059, n, 0.005) >= 0.8 > stats.power_of_equivalence(0.0059, n - 1, 0.005)
     )

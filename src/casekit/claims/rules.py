@@ -19,10 +19,12 @@ Its shown interval is at the confidence of its Holm step, so the interval a read
 lies beyond the margin exactly when the outcome says so. A family of one is the plain
 95% interval.
 
-Each comparison also carries its **power**: with its measured per-seed spread and number
-of seeds, the probability of finding a true difference of one margin, and of showing
-equivalence when the truth is zero, and the seeds those would need at 80%
-(:func:`casekit.lab.stats.seeds_for_power`).
+Each comparison also carries the **power** of the test it runs, at its measured per-seed
+spread and number of seeds (the spread is measured, so this is a planning figure for the
+next run, not a property of the result): to place a true difference of two margins beyond
+the margin, or to show equivalence when the truth is zero, and the seeds 80% would need
+(:func:`casekit.lab.stats.seeds_for_power`). Power matters for an *inconclusive* outcome;
+a decided one is decided whatever its power.
 """
 
 from __future__ import annotations
@@ -132,14 +134,20 @@ class Comparison:
 
     @property
     def power(self) -> float:
-        """Power to detect a true difference of one margin with these seeds."""
+        """The power of the test this comparison runs, at its measured spread and seeds: to
+        place a true difference of two margins beyond the margin, or, with a point estimate
+        inside the margin, to show equivalence when the truth is zero."""
         if not math.isfinite(self.sd):
             return 0.0
-        return stats.power_to_detect(self.sd, self.estimate.n, self.margin.value, ALPHA)
+        n, m = self.estimate.n, self.margin.value
+        if abs(self.estimate.mean - self.reference) < m:
+            return stats.power_of_equivalence(self.sd, n, m, ALPHA)
+        return stats.power_beyond_margin(self.sd, n, m, ALPHA)
 
     @property
     def seeds_needed(self) -> int:
-        """Seeds for 80% power both to detect one margin and to show equivalence."""
+        """Seeds for 80% power both beyond the margin and for equivalence
+        (:func:`casekit.lab.stats.seeds_for_power`)."""
         if not math.isfinite(self.sd):
             return stats.MAX_POWER_SEEDS
         return stats.seeds_for_power(self.sd, self.margin.value, POWER, ALPHA)
@@ -304,19 +312,21 @@ def any_outcome(statistic: str, comparisons: Sequence[Comparison], wanted: str) 
 class Best:
     """Which option is best, said only when it beats the runner-up by the margin."""
 
-    winner: str | None  # None: tied
-    tied: tuple[str, ...]  # the options not shown worse than the top one, in the order given
+    winner: str | None  # None: no option beats the runner-up by the margin
+    tied: tuple[str, ...]  # the options not shown below the top one by the margin, in the order given
     comparisons: tuple[Comparison, ...]  # the top option against every other (one Holm family)
+    top: str  # the option with the highest mean (best only when it is the winner)
 
     def words(self) -> evidence.Decided:
-        """``"X"`` when X beats the runner-up by the margin, else ``"tied: X, Y, ..."``; a
-        decision as fragile as the nearest comparison behind it."""
-        text = self.winner if self.winner is not None else "tied: " + ", ".join(self.tied)
+        """``"X"`` when X beats the runner-up by the margin, else ``"not separated: X, Y,
+        ..."`` (the options the top one does not beat by the margin: some may be equivalent,
+        some undecided); a decision as fragile as the nearest comparison behind it."""
+        text = self.winner if self.winner is not None else "not separated: " + ", ".join(self.tied)
         return combined("best option: the top one against every other", text, self.comparisons)
 
     def tied_words(self) -> evidence.Decided:
-        """The options tied with the top one (the winner alone when there is one)."""
-        return combined("options tied with the best", ", ".join(self.tied), self.comparisons)
+        """The options not separated from the top one (the winner alone when there is one)."""
+        return combined("options not separated from the best", ", ".join(self.tied), self.comparisons)
 
 
 def best(
@@ -325,7 +335,9 @@ def best(
     """The option with the highest mean (per-seed ``values``, paired by position), tested
     against every other as one Holm family: it is *best* only when its paired difference from
     the runner-up lies above the margin; otherwise the options not shown below it by the
-    margin are reported as tied, in the order ``values`` gives them."""
+    margin are reported as not separated from it, in the order ``values`` gives them. (The top
+    option is picked by the data before it is tested, so the family is, if anything, generous
+    to a winner; "not separated" never claims equivalence.)"""
     if len(values) < 2:
         raise ValueError("best needs at least two options")
     sign = 1.0 if higher_is_better else -1.0
@@ -341,4 +353,4 @@ def best(
     compared = family(differences, margin, regime=regime)
     winner = top if compared[f"{top} minus {ranked[1]}"].outcome == "above" else None
     tied = tuple(n for n in values if n == top or compared[f"{top} minus {n}"].outcome != "above")
-    return Best(winner, (top,) if winner is not None else tied, tuple(compared.values()))
+    return Best(winner, (top,) if winner is not None else tied, tuple(compared.values()), top)

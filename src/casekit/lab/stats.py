@@ -164,20 +164,17 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def power_to_detect(sd: float, n: int, difference: float, alpha: float = 0.05) -> float:
-    """Power of the two-sided paired t-test at level ``alpha`` with ``n`` seeds to find a true
-    mean difference of ``difference`` when per-seed differences have standard deviation
-    ``sd`` (noncentral t)."""
+def power_beyond_margin(sd: float, n: int, margin: float, alpha: float = 0.05) -> float:
+    """Power of the one-sided test at ``alpha / 2`` that a paired mean lies beyond ``margin``
+    (the two-sided ``1 - alpha`` interval entirely above it) when the true difference exceeds
+    the margin by one more margin, with ``n`` seeds and per-seed spread ``sd`` (noncentral t)."""
     if n < 2:
         return 0.0
     if sd <= 0:
         return 1.0
     df = n - 1
     critical = float(scipy_stats.t.ppf(1 - alpha / 2, df))
-    shift = abs(difference) / (sd / math.sqrt(n))
-    upper = float(scipy_stats.nct.sf(critical, df, shift))
-    lower = float(scipy_stats.nct.cdf(-critical, df, shift))
-    return upper + lower
+    return float(scipy_stats.nct.sf(critical, df, margin / (sd / math.sqrt(n))))
 
 
 def power_of_equivalence(sd: float, n: int, margin: float, alpha: float = 0.05) -> float:
@@ -198,15 +195,16 @@ MAX_POWER_SEEDS = 200
 
 
 def seeds_for_power(sd: float, margin: float, power: float = 0.8, alpha: float = 0.05) -> int:
-    """The fewest seeds (at least 2) with which a paired comparison both detects a true
-    difference of one ``margin`` and shows equivalence within ``± margin`` when the truth is
-    zero, each with probability ``power``, at per-seed spread ``sd``; capped at
+    """The fewest seeds (at least 2) with which a paired comparison both places a true
+    difference of two margins beyond the margin (:func:`power_beyond_margin`) and shows
+    equivalence within ``± margin`` when the truth is zero (:func:`power_of_equivalence`),
+    each with probability ``power``, at per-seed spread ``sd``; capped at
     :data:`MAX_POWER_SEEDS`."""
     if margin <= 0:
         raise ValueError(f"margin must be > 0; got {margin!r}")
     for n in range(2, MAX_POWER_SEEDS + 1):
         if (
-            power_to_detect(sd, n, margin, alpha) >= power
+            power_beyond_margin(sd, n, margin, alpha) >= power
             and power_of_equivalence(sd, n, margin, alpha) >= power
         ):
             return n

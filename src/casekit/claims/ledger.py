@@ -106,7 +106,7 @@ CLAIMS: tuple[Claim, ...] = (
             ("noisy labels: dropout's own gain for Example 2", "02-ordering", "ex2_vs_nodrop_noisy"),
             ("noisy labels: orderings better than Example 2 by the margin", "02-ordering", "n_better_noisy"),
             ("noisy labels: orderings worse than Example 2 by the margin", "02-ordering", "n_worse_noisy"),
-            ("noisy labels: best test accuracy", "02-ordering", "best_noisy"),
+            ("noisy labels: best validation accuracy", "02-ordering", "best_noisy"),
         ),
         (
             ("every ordering", "02-ordering", "c4-evidence"),

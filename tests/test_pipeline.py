@@ -36,7 +36,12 @@ def _digest(folder: Path) -> dict[str, str]:
         (
             ["-p", "no_such_param", "1"],
             "parameter 'no_such_param' is not declared by 00-why-dropout-seems-broken.ipynb; "
-            "declared: profile, seeds, epochs, data_source",
+            "declared: profile, seeds, epochs, data_source, label_noises, rate",
+        ),
+        (
+            ["--only", "01", "-p", "label_noise", "0.95"],
+            "label_noise must be a number in [0, 0.9] (the share of training labels replaced by a wrong "
+            "digit); got 0.95",
         ),
         (
             ["--only", "01", "-p", "rate", "1.0"],

@@ -1,4 +1,4 @@
-"""Why K = 3: the whole book's chance of a false failure on a machine with other floats.
+"""Why K = 3.2: the whole book's chance of a false failure on a machine with other floats.
 
 Model. On another CPU the same seeds follow other floating-point paths; after a few
 epochs of training the runs have diverged, so we treat each re-executed estimate as a

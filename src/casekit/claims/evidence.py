@@ -95,7 +95,7 @@ def estimate_part(
 
 
 #: Tolerance factor of the regression rule (see casekit.testing.regression and tests/test_tolerance.py).
-K = 3.0
+K = 3.2
 
 
 def fragile_band(half_width: float, n: int) -> float:

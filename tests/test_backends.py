@@ -87,7 +87,7 @@ def test_every_chapter_runs_on_jax_at_the_smoke_profile() -> None:
     for claim in ("C1", "C2", "C3", "C4", "C5", "C6"):
         assert glued[f"verdict_{claim}"] in report.VERDICTS
     # the exact checks of the title question do not depend on training: they hold on JAX too
-    assert glued["verdict_C1"] == "refuted" and glued["verdict_C3"] == "refuted"
+    assert glued["verdict_C1"] == "partly supported" and glued["verdict_C3"] == "refuted"
 
 
 def test_a_chapter_compared_with_itself_agrees_everywhere() -> None:

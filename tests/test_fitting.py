@@ -55,3 +55,12 @@ def test_underfits_needs_worse_training_and_test_accuracy() -> None:
     assert result.holds and result.estimate.mean < -0.03
     assert fitting.underfits(final, "same", "base").condition == "False"
     assert fitting.underfits(final, "regularized", "base").condition == "False"  # gave up train accuracy only
+
+
+def test_a_run_too_short_for_the_trend_fails_before_training() -> None:
+    with pytest.raises(ValueError) as caught:
+        fitting.require_epochs(1)
+    assert str(caught.value) == (
+        "epochs must be at least 2 for the overfitting trend (a slope needs two epochs); got 1"
+    )
+    fitting.require_epochs(2)

@@ -100,7 +100,7 @@ def test_every_chapter_runs_with_the_full_profile(local_npz: Path) -> None:
             "2",
             "-p",
             "epochs",
-            "1",
+            "2",
             "--no-progress",
         ],
         cwd=ROOT,

@@ -46,6 +46,14 @@ class Finding:
         return str(self.condition) == "True"
 
 
+def require_epochs(epochs: int) -> None:
+    """Fail before any training when a run is too short for the overfitting trend."""
+    if epochs < 2:
+        raise ValueError(
+            f"epochs must be at least 2 for the overfitting trend (a slope needs two epochs); got {epochs}"
+        )
+
+
 def trend_rise(epochs: np.ndarray, losses: np.ndarray, window: float = TREND_WINDOW) -> float:
     """The rise of the least-squares line through the last ``window`` of a loss curve,
     across that window (slope times the epochs it spans); needs at least 2 epochs in it."""

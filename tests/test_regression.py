@@ -45,13 +45,13 @@ def test_identical_notebooks_agree() -> None:
     assert regression.compare_notebooks(stored, copy.deepcopy(stored)) == ([], [])
 
 
-def test_an_estimate_moved_by_three_combined_half_widths_fails() -> None:
+def test_an_estimate_moved_beyond_k_combined_half_widths_fails() -> None:
     stored = _notebook("01-dropout-before-batchnorm.ipynb")
     moved = copy.deepcopy(stored)
     part = _glued_part(moved, "ex1_acc")
-    # three combined half-widths (stored and new equal), beyond the rule's rounding allowance
+    # K combined half-widths (stored and new equal), beyond the rule's rounding allowance
     part["mean"] += (
-        3 * math.hypot(part["half_width"], part["half_width"]) + 2 * regression.rounding(part) + 1e-9
+        evidence.K * math.hypot(part["half_width"], part["half_width"]) + 2 * regression.rounding(part) + 1e-9
     )
     problems, _ = regression.compare_notebooks(stored, moved)
     assert len(problems) == 1 and "glue 'ex1_acc'" in problems[0] and "more than the tolerance" in problems[0]

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from casekit.claims import evidence
 
 #: The checkout the tests run in.
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +48,31 @@ def minimal_project(folder: Path, body: str, name: str = "01-test.ipynb") -> Pat
     ]
     nbformat.write(notebook, folder / "chapters" / name)
     return folder
+
+
+#: Where papermill (and ``casekit.claims.report.glue``) puts a glued value in an output.
+PREFIX = "application/papermill.record/"
+
+
+def glued_notebook(path: Path, values: Mapping[str, object]) -> None:
+    """A notebook gluing ``values`` as ``casekit.claims.report.glue`` does: shown numbers and
+    decisions with their record, anything else as plain text."""
+    notebook = new_notebook()
+    cell = new_code_cell("")
+    cell.outputs = [
+        new_output(
+            "display_data",
+            data={
+                PREFIX + mime: content
+                for mime, content in (
+                    evidence.glue_bundle(v)
+                    if isinstance(v, evidence.Shown | evidence.Decided)
+                    else {"text/plain": repr(v)}
+                ).items()
+            },
+            metadata={"scrapbook": {"name": k, "mime_prefix": PREFIX}},
+        )
+        for k, v in values.items()
+    ]
+    notebook.cells = [cell]
+    nbformat.write(notebook, path)

@@ -137,7 +137,7 @@ def test_the_backend_page_shows_both_backends_and_their_verdicts() -> None:
             # only a verdict within run-to-run noise of its threshold may move
             assert reference[f"verdict_{claim}"].fragile, claim
             moved.append(claim)
-    # the answer box says what happened, in the words of backends.verdict_agreement
+    # the answer box says what happened, in the words of readings.verdict_agreement
     if moved:
         assert glued["jax_agreement"].startswith(f"reach the same verdicts, except {' and '.join(moved)}")
     else:
@@ -145,7 +145,7 @@ def test_the_backend_page_shows_both_backends_and_their_verdicts() -> None:
 
 
 def test_verdict_agreement_words() -> None:
-    from casekit.tools import backends
+    from casekit.claims import readings
 
     def table(*rules: str) -> pd.DataFrame:
         return pd.DataFrame(
@@ -153,10 +153,10 @@ def test_verdict_agreement_words() -> None:
         )
 
     claims = ["C2", "C4", "C5"]
-    assert backends.verdict_agreement(table("agree", "agree", "agree"), claims) == "reach the same verdicts"
-    moved = backends.verdict_agreement(table("agree", "fragile decision moved", "agree"), claims)
+    assert readings.verdict_agreement(table("agree", "agree", "agree"), claims) == "reach the same verdicts"
+    moved = readings.verdict_agreement(table("agree", "fragile decision moved", "agree"), claims)
     assert moved.startswith("reach the same verdicts, except C4, which moved: ")
-    differ = backends.verdict_agreement(table("differ", "agree", "fragile decision moved"), claims)
+    differ = readings.verdict_agreement(table("differ", "agree", "fragile decision moved"), claims)
     assert differ == "do not reach the same verdicts: C2 differs beyond the run-to-run noise"
     with pytest.raises(ValueError, match="no verdict to compare for C6"):
-        backends.verdict_agreement(table("agree", "agree", "agree"), [*claims, "C6"])
+        readings.verdict_agreement(table("agree", "agree", "agree"), [*claims, "C6"])

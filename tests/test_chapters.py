@@ -144,6 +144,45 @@ def test_visible_code_cells_are_thin(path: Path) -> None:
         assert "report.glue(" not in "".join(lines), f"{path.name} cell {index}: glue shown in the HTML"
 
 
+#: What decides or repeats: a hidden cell holds none of it (an f-string only formats).
+LOGIC = (
+    ast.If, ast.IfExp, ast.For, ast.AsyncFor, ast.While, ast.comprehension, ast.BoolOp,
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Try, ast.Match,
+)  # fmt: skip
+
+
+def _logic(source: str) -> list[str]:
+    """Every branch, loop, comprehension, definition or boolean operator in ``source``."""
+    return sorted(
+        f"{type(node).__name__} on line {getattr(node, 'lineno', '?')}"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, LOGIC)
+    )
+
+
+def test_the_logic_detector_finds_each_kind_of_logic() -> None:
+    for source in (
+        "if a:\n    b()", "x = 1 if a else 2", "for a in b:\n    c()", "while a:\n    b()",
+        "x = [a for a in b]", "x = a or b", "def f():\n    pass", "f = lambda: 1",
+        "try:\n    a()\nexcept Exception:\n    pass",
+    ):  # fmt: skip
+        assert _logic(source), source
+    assert _logic('report.glue("x", f"{settings.params[\'rate\']:g}")') == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_hidden_cells_only_glue(path: Path) -> None:
+    """Every decision and generated sentence a chapter shows comes from tested code
+    (:mod:`casekit.claims.readings` and the modules it calls): a cell the HTML hides, or shows
+    collapsed, only calls it. The install cell is the one exception: it runs before casekit is
+    installed (its content is checked by the opening test above)."""
+    code = [c for c in _cells(path) if c["cell_type"] == "code"]
+    for index, cell in enumerate(code[1:], 1):
+        if HIDDEN & set(cell["metadata"].get("tags", [])):
+            found = _logic("".join(cell["source"]))
+            assert not found, f"{path.name} code cell {index} is hidden and holds {', '.join(found)}"
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_every_figure_has_alt_text(path: Path) -> None:
     for index, cell in enumerate(_cells(path)):

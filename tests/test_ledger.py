@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
-import nbformat
 import pytest
-from helpers import ROOT
-from nbformat.v4 import new_code_cell, new_notebook, new_output
+from helpers import PREFIX, ROOT, glued_notebook
 
 from casekit.claims import evidence, ledger, report
 from casekit.lab import stats
@@ -55,35 +52,8 @@ def test_cli_prints_the_same_records_as_json() -> None:
     assert {"verdict", "fragile", "label", "distance_se", "decided_by"} <= set(records[0])
 
 
-PREFIX = "application/papermill.record/"
-
-
-def _glued_notebook(path: Path, values: Mapping[str, object]) -> None:
-    """A notebook gluing ``values`` as ``casekit.claims.report.glue`` does: shown numbers and
-    decisions with their record, anything else as plain text."""
-    notebook = new_notebook()
-    cell = new_code_cell("")
-    cell.outputs = [
-        new_output(
-            "display_data",
-            data={
-                PREFIX + mime: content
-                for mime, content in (
-                    evidence.glue_bundle(v)
-                    if isinstance(v, evidence.Shown | evidence.Decided)
-                    else {"text/plain": repr(v)}
-                ).items()
-            },
-            metadata={"scrapbook": {"name": k, "mime_prefix": PREFIX}},
-        )
-        for k, v in values.items()
-    ]
-    notebook.cells = [cell]
-    nbformat.write(notebook, path)
-
-
 def test_a_missing_or_invalid_verdict_is_an_error(tmp_path: Path) -> None:
-    _glued_notebook(tmp_path / "02-ordering.ipynb", {"verdict_C1": "probably"})
+    glued_notebook(tmp_path / "02-ordering.ipynb", {"verdict_C1": "probably"})
     with pytest.raises(
         ValueError, match=r"glued verdict_C1 = 'probably'; allowed: supported, partly supported, refuted"
     ):
@@ -93,7 +63,7 @@ def test_a_missing_or_invalid_verdict_is_an_error(tmp_path: Path) -> None:
 def test_glued_values_are_the_text_their_records_show(tmp_path: Path) -> None:
     accuracy = report.format_estimate(stats.Estimate(0.936, 0.003, 5), percent=True)
     word = report.compare(stats.Estimate(0.01, 0.005, 5), "test_accuracy")
-    _glued_notebook(tmp_path / "x.ipynb", {"acc": accuracy, "word": word, "plain": "20"})
+    glued_notebook(tmp_path / "x.ipynb", {"acc": accuracy, "word": word, "plain": "20"})
     values = ledger.glued_values(tmp_path / "x.ipynb")
     assert values == {"acc": "93.6 ± 0.3%", "word": "higher by 1.0 ± 0.5 pp", "plain": "20"}
     records = ledger.glued_records(tmp_path / "x.ipynb")

@@ -42,7 +42,7 @@ CHAPTER_MODULES = {
     },
     **{
         name: f"casekit.claims.{name}"
-        for name in ("control", "evidence", "fitting", "ledger", "report", "rules", "verdicts")
+        for name in ("control", "evidence", "fitting", "ledger", "readings", "report", "rules", "verdicts")
     },
     "pipeline": "casekit.book.pipeline",
     "plots": "casekit.book.plots",

@@ -168,3 +168,10 @@ def glue(name: str, value: object) -> None:
         raw=True,
         metadata={"scrapbook": {"name": name, "mime_prefix": prefix}},
     )
+
+
+def glue_all(values: Mapping[str, object]) -> None:
+    """:func:`glue` each named value, in order (a chapter's hidden cells glue what a
+    :mod:`casekit.claims.readings` function computed)."""
+    for name, value in values.items():
+        glue(name, value)

@@ -6,6 +6,7 @@ about the layer rests on a computed check rather than on prose.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,11 @@ def training_check(rate: float, x: np.ndarray, seed: int = 0) -> TrainingCheck:
         max_scaling_error=error,
         mean_ratio=float(y.astype(np.float64).mean() / np.asarray(x, dtype=np.float64).mean()),
     )
+
+
+def mean_ratios(rate: float, x: np.ndarray, seeds: Sequence[int]) -> list[float]:
+    """``mean(y) / mean(x)`` of :func:`training_check` with each of ``seeds`` (one mask each)."""
+    return [training_check(rate, x, seed=seed).mean_ratio for seed in seeds]
 
 
 def inference_is_identity(rate: float, x: np.ndarray) -> bool:

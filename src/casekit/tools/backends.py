@@ -159,31 +159,6 @@ def compare_chapters(reference: Path, other: Path, names: Sequence[str]) -> pd.D
     return pd.DataFrame(rows).sort_values(["chapter", "value"]).reset_index(drop=True)
 
 
-def verdict_agreement(compared: pd.DataFrame, claims: Sequence[str]) -> str:
-    """How the verdicts of ``claims`` in ``compared`` (:func:`compare_chapters`) agree, as
-    the words that follow "Chapters 1-3 run on JAX at the book profile": the same
-    verdicts, the same except verdicts the reference marks as fragile (within run-to-run
-    noise of their threshold, so either side of it is the same evidence), or not the same.
-    """
-    rows = compared[compared["value"].isin([f"verdict_{claim}" for claim in claims])]
-    missing = sorted(set(claims) - {value.removeprefix("verdict_") for value in rows["value"]})
-    if missing:
-        raise ValueError(f"no verdict to compare for {', '.join(missing)}")
-
-    def names(rule: str) -> list[str]:
-        return [v.removeprefix("verdict_") for v in rows.loc[rows["rule"] == rule, "value"]]
-
-    if differ := names("differ"):
-        verb = "differs" if len(differ) == 1 else "differ"
-        return f"do not reach the same verdicts: {' and '.join(differ)} {verb} beyond the run-to-run noise"
-    if moved := names("fragile decision moved"):
-        return (
-            f"reach the same verdicts, except {' and '.join(moved)}, which moved: "
-            "a verdict the TensorFlow run marks as fragile, within run-to-run noise of its threshold"
-        )
-    return "reach the same verdicts"
-
-
 def run_quietly(project: Any, names: Sequence[str], *, backend: str) -> Path:
     """Execute the chapters ``names`` (file stems) on ``backend`` with ``casekit run``'s
     pipeline, without its progress lines; returns the directory they were written to."""

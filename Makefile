@@ -51,10 +51,10 @@ slow: $(STAMP)
 	env $(PERTURBED) $(PYTEST) -m slow --ignore=tests/browser
 
 suite: $(STAMP)
-	env $(PERTURBED) $(PYTEST) --ignore=tests/browser
+	env $(PERTURBED) $(PYTEST) --durations=15 --ignore=tests/browser
 
 nbval: $(STAMP)
-	env $(PERTURBED) $(PYTEST) $(NBVAL_ARGS)
+	env $(PERTURBED) $(PYTEST) --durations=15 $(NBVAL_ARGS)
 
 ## portable: the suite and nbval on a second perturbed float path, one `make test` never
 ## takes (run it to check portability on demand; not part of `make test`)

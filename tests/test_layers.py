@@ -2,7 +2,7 @@
 
 The layers, bottom to top (ARCHITECTURE.md explains what each holds)::
 
-    0  casekit._runtime, casekit.profiles
+    0  casekit._runtime, casekit._process, casekit.profiles
     1  casekit.lab
     2  casekit.claims
     3  casekit.checks
@@ -32,6 +32,7 @@ PACKAGE = ROOT / "src" / "casekit"
 
 LAYERS = {
     "casekit._runtime": 0,
+    "casekit._process": 0,
     "casekit.profiles": 0,
     "casekit.lab": 1,
     "casekit.claims": 2,

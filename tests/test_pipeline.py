@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -103,6 +104,24 @@ def test_overrides_reach_the_executed_copy_only(tmp_path: Path) -> None:
     assert _digest(project.chapters) == before
 
 
+@pytest.mark.skipif(os.name != "posix", reason="Windows keeps TCP")
+def test_the_kernel_talks_over_local_sockets_kept_out_of_the_chapters(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """No ipykernel warning about unencrypted TCP, and no socket files in the working
+    directory (``chapters/``), where a killed kernel would leave them."""
+    body = (
+        "import json, os\nfrom ipykernel.connect import get_connection_file\n"
+        "print(json.load(open(get_connection_file()))['transport'], sorted(os.listdir()))"
+    )
+    project = _project(tmp_path, body)
+    pipeline.execute(project, project.chapter_files(), {}, progress=False)
+    assert "without encryption" not in capfd.readouterr().err
+    executed = json.loads((project.executed / "01-test.ipynb").read_text())
+    assert executed["cells"][-1]["outputs"][0]["text"] == ["ipc ['01-test.ipynb']\n"]
+    assert sorted(p.name for p in project.chapters.iterdir()) == ["01-test.ipynb"]
+
+
 def test_select_accepts_numbers_and_file_names(tmp_path: Path) -> None:
     project = _project(tmp_path, "pass")
     shutil.copy(project.chapters / "01-test.ipynb", project.chapters / "02-other.ipynb")
@@ -160,18 +179,14 @@ def test_a_chapter_that_is_not_notebook_json_is_named(tmp_path: Path, command: l
     assert "Traceback" not in result.stderr
 
 
-def _command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
-    except OSError:
-        return ""
-
-
 @pytest.mark.slow
 def test_ctrl_c_prints_one_line_exits_130_and_leaves_chapters_untouched(tmp_path: Path) -> None:
-    import os
+    """Ctrl-C stops the chapter's process and its kernel (in a session of its own), and
+    nothing that ``casekit run`` started outlives it."""
     import signal
     import time
+
+    psutil = pytest.importorskip("psutil")
 
     shutil.copytree(ROOT / "book", tmp_path / "book")
     shutil.copytree(ROOT / "chapters", tmp_path / "chapters")
@@ -190,17 +205,45 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_chapters_untouched(tmp_path
     )
     assert process.stdout is not None
     assert "executing" in process.stdout.readline()
+
+    def below() -> list[Any]:
+        try:
+            return list(psutil.Process(process.pid).children(recursive=True))
+        except psutil.NoSuchProcess:
+            return []
+
+    def command(child: Any) -> str:
+        try:
+            return " ".join(child.cmdline())
+        except psutil.Error:
+            return ""
+
+    def running(child: Any) -> bool:  # a killed process not yet reaped by its new parent is not
+        try:
+            return bool(child.is_running() and child.status() != psutil.STATUS_ZOMBIE)
+        except psutil.Error:
+            return False
+
     deadline = time.monotonic() + 60
-    while not any("ipykernel" in _command(pid) for pid in pipeline._descendants(process.pid)):
+    while not any("ipykernel" in command(child) for child in below()):
         assert time.monotonic() < deadline, "no kernel started"
         time.sleep(0.2)
     time.sleep(2)  # the kernel is executing cells
+    started = below()  # the chapter's process, papermill's kernel and whatever they started
+    assert any("casekit._process" in command(child) for child in started)
     os.killpg(process.pid, signal.SIGINT)
+    # Checked as casekit exits, before its pipes are read (a kernel left running would hold
+    # them open): ipykernel shuts itself down a second after its parent is gone, printing a
+    # line after casekit's own, and that second is what killing it is for.
+    process.wait(timeout=120)
+    left = [command(child) or str(child.pid) for child in started if running(child)]
     _, stderr = process.communicate(timeout=120)
+    assert left == [], f"still running after the interrupt: {left}"
     assert process.returncode == 130
     assert stderr.strip().splitlines()[-1] == "casekit: interrupted; stored chapters are unchanged"
     assert "Traceback" not in stderr
     assert _digest(tmp_path / "chapters") == before
+    assert sorted(p.name for p in (tmp_path / "chapters").iterdir()) == sorted(before)  # no kernel sockets
 
 
 def test_the_casekit_command_runs_in_the_book_session(tmp_path: Path) -> None:

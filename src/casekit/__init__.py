@@ -10,6 +10,7 @@ The package is layered; each subpackage imports only from those below it (ARCHIT
     claims               evidence records, displays, claim rules, the ledger
     lab                  data, models, training, replicas, probes, mechanics, stats
     _runtime, profiles   start-up settings, run profiles
+    _process             a function in a child process, stopped with all it started
 
 Chapters import modules by short name, not objects::
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from casekit import _runtime, profiles
+from casekit import _process, _runtime, profiles
 from casekit.book import pipeline
 from casekit.checks import checkup
 from casekit.claims import ledger
@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("casekit: interrupted; stored chapters are unchanged", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, pipeline.ChapterFailed) as error:
+    except (ValueError, FileNotFoundError, pipeline.ChapterFailed, _process.ChildFailed) as error:
         print(f"casekit: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, ValueError) else 1
     return 0

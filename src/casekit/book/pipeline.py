@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from casekit import _runtime, profiles
+from casekit import _process, _runtime, profiles
 from casekit.book import execution
 from casekit.claims.ledger import read_notebook
 
@@ -326,36 +326,6 @@ def execute(
     return timings
 
 
-def _descendants(pid: int) -> list[int]:
-    """Process ids below ``pid`` (read from Linux's /proc; empty elsewhere)."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, queue = [], [pid]
-    while queue:
-        for kid in parents.get(queue.pop(), []):
-            found.append(kid)
-            queue.append(kid)
-    return found
-
-
-def _kill_tree(pid: int) -> None:
-    """SIGKILL a child's process group and every process below it (a kernel runs in a
-    session of its own), so nothing is left to print after ``casekit run`` has stopped."""
-    import signal
-
-    for target in [pid, *_descendants(pid)]:
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(target, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
 def _execute_one(
     notebook: Path,
     target: Path,
@@ -367,7 +337,8 @@ def _execute_one(
     quiet: bool = False,
     stored: Path | None = None,
 ) -> None:
-    """Execute one chapter with papermill in a child process in its own session.
+    """Execute one chapter with :func:`run_papermill` in a child process of its own
+    (:func:`casekit._process.call`), which Ctrl-C stops together with its kernel.
 
     The kernel inherits the child's environment: the book's session variables where unset
     (:func:`casekit._runtime.book_session_env`), ``backend`` as ``KERAS_BACKEND``, and
@@ -378,40 +349,59 @@ def _execute_one(
     env = {**_runtime.book_session_env(), "KERAS_BACKEND": backend}
     if stored is not None:
         env[CHAPTERS_ENV] = str(stored)
-
-    with tempfile.TemporaryDirectory(prefix="casekit-") as scratch:
-        request = Path(scratch) / "request.json"
-        error_file = Path(scratch) / "error.txt"
-        request.write_text(
-            json.dumps(
+    # The kernel's connection file and sockets: removed here, even when the child was killed.
+    with tempfile.TemporaryDirectory(prefix="casekit-kernel-") as runtime:
+        try:
+            _process.call(
+                "casekit.book.pipeline:run_papermill",
                 {
                     "input": str(notebook),
                     "output": str(target),
                     "parameters": dict(overrides),
                     "progress": progress,
                     "cwd": str(cwd),
-                    "error_file": str(error_file),
-                }
-            ),
-            encoding="utf-8",
+                    "runtime": runtime,
+                },
+                env=env,  # the kernel inherits it
+                quiet=quiet,
+            )
+        except _process.ChildFailed as error:
+            raise ChapterFailed(f"{notebook.name} failed: {error}") from None
+
+
+def run_papermill(
+    input: str, output: str, parameters: dict[str, Any], progress: bool, cwd: str, runtime: str
+) -> None:
+    """Execute the notebook ``input`` into ``output`` with papermill (in the child process of
+    :func:`_execute_one`); a failing cell is reported as ``ename: evalue``.
+
+    On POSIX the kernel and papermill talk over local (IPC) sockets, not TCP: nothing else
+    needs to reach the kernel, and over TCP ipykernel prints a warning that its traffic is
+    unencrypted, which would break into ``casekit run``'s output (casekit's own lines only).
+    The sockets and the connection file go in ``runtime``, a private directory the caller
+    removes; left to itself, jupyter_client would put the sockets in the working directory
+    (``chapters/``), where a killed kernel would leave them. Windows keeps TCP.
+    """
+    import papermill
+    from traitlets.config import Config
+
+    config = Config()
+    if os.name == "posix":
+        config = Config(
+            {"KernelManager": {"transport": "ipc", "connection_file": os.path.join(runtime, "kernel.json")}}
         )
-        child = subprocess.Popen(
-            [sys.executable, "-m", "casekit.book._child", str(request)],
-            start_new_session=True,
-            env=env,  # the kernel inherits it
-            stdout=subprocess.DEVNULL if quiet else None,
-            stderr=subprocess.DEVNULL if quiet else None,
+    try:
+        papermill.execute_notebook(
+            input,
+            output,
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=progress,
+            cwd=cwd,
+            config=config,  # reaches nbclient's NotebookClient, which gives it to its KernelManager
         )
-        try:
-            status = child.wait()
-        except KeyboardInterrupt:
-            _kill_tree(child.pid)  # the child and its kernel, silently
-            child.wait()
-            raise
-        if status == 3 and error_file.is_file():
-            raise ChapterFailed(f"{notebook.name} failed: {error_file.read_text(encoding='utf-8')}")
-        if status != 0:
-            raise ChapterFailed(f"{notebook.name} failed: papermill exited with status {status}")
+    except papermill.PapermillExecutionError as error:
+        raise _process.Failure(f"{error.ename}: {error.evalue}") from None
 
 
 class ChapterFailed(RuntimeError):

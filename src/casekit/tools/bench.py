@@ -15,12 +15,13 @@ The 60,000 images are the 5,000 offline digits repeated (timing only: speed does
 depend on the pixels). Runs are short (few epochs); the output says how many.
 
 ``casekit bench`` measures every installed Keras backend, each in a fresh process one
-after the other, so the backends are compared on one machine in one session.
+after the other (:func:`measure`), so the backends are compared on one machine in one session.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from casekit import _runtime
+from casekit import _process, _runtime
 from casekit._runtime import enable_determinism, keras_module
 from casekit.book.benchmarks import render
 from casekit.lab import data, environment, models, replicas, training
@@ -167,20 +168,13 @@ def run(
 
 def measure(backend: str) -> dict[str, Any]:
     """:func:`run` with Keras on ``backend``, in a fresh Python process (Keras fixes its
-    backend at import)."""
-    import os
-    import subprocess
-    import sys
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.json"
-        subprocess.run(
-            [sys.executable, "-m", "casekit.tools.bench", str(path)],
-            env={**os.environ, "KERAS_BACKEND": backend},
-            check=True,
+    backend at import; :func:`casekit._process.call`)."""
+    try:
+        measured: dict[str, Any] = _process.call(
+            "casekit.tools.bench:run", env={**os.environ, "KERAS_BACKEND": backend}
         )
-        measured: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except _process.ChildFailed as error:
+        raise _process.ChildFailed(f"the benchmark failed on {backend}: {error}") from None
     return measured
 
 
@@ -194,9 +188,3 @@ def main(output: Path | None = None, backends: Sequence[str] | None = None) -> d
         output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         print(f"\nSaved to {output}")
     return results
-
-
-if __name__ == "__main__":
-    import sys
-
-    Path(sys.argv[1]).write_text(json.dumps(run()) + "\n", encoding="utf-8")

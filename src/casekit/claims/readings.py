@@ -24,6 +24,11 @@ KEYS = {verdicts.ARTICLE: "article", verdicts.NOISY: "noisy"}
 #: Words for a yes/no/inconclusive condition said of a claim's half.
 HOLDS = {"True": "holds", "False": "does not hold", "inconclusive": "not settled by these seeds"}
 
+#: Words for C2's variance shift (Example 1 against no Dropout) by the comparison's outcome.
+SHIFT_WORDS = {"above": "real", "equivalent": "absent", "below": "reversed", "inconclusive": "unsettled"}
+#: Words for the article's account of training ("the model fits as if without dropout").
+TRAINING_WORDS = {"equivalent": "right", "above": "wrong", "below": "wrong", "inconclusive": "not settled"}
+
 Glued = dict[str, Any]
 
 
@@ -120,20 +125,8 @@ def c2_mechanism(c2: verdicts.Assessment) -> Glued:
     whether the article's account of the training fit is right."""
     return {
         "fit_words": comparison(c2, "dropout-on").words(),
-        "shift_words": evidence.phrase(
-            c2.conditions["shift"],
-            above="real",
-            equivalent="absent",
-            below="reversed",
-            inconclusive="unsettled",
-        ),
-        "training_words": evidence.phrase(
-            c2.conditions["training_fit"],
-            equivalent="right",
-            above="wrong",
-            below="wrong",
-            inconclusive="not settled",
-        ),
+        "shift_words": evidence.phrase(c2.conditions["shift"], **SHIFT_WORDS),
+        "training_words": evidence.phrase(c2.conditions["training_fit"], **TRAINING_WORDS),
     }
 
 

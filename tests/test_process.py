@@ -189,13 +189,23 @@ def test_ctrl_c_stops_the_child_and_its_grandchild_then_is_raised_again(
         seen.append(_grandchild(pid_file))
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, as the terminal sends it to the parent
 
+    # Ctrl-C raises KeyboardInterrupt only under Python's default SIGINT handler: a shell
+    # ignores SIGINT in its background jobs (CI runs `make test` like that) and Python then
+    # keeps ignoring it, so the test sets the handler a terminal's Python would have.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Thread(target=interrupt)
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        _process.call(
-            "child_functions:spawns", {"pid_file": str(pid_file), "own_session": True}, env=env, timeout=60
-        )
-    timer.join()
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            _process.call(
+                "child_functions:spawns",
+                {"pid_file": str(pid_file), "own_session": True},
+                env=env,
+                timeout=60,
+            )
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
     reap.extend(seen)
     assert seen and _gone_soon(seen[0])
 

@@ -147,16 +147,32 @@ def test_visible_code_cells_are_thin(path: Path) -> None:
 #: What decides or repeats: a hidden cell holds none of it (an f-string only formats).
 LOGIC = (
     ast.If, ast.IfExp, ast.For, ast.AsyncFor, ast.While, ast.comprehension, ast.BoolOp,
-    ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Try, ast.Match,
+    ast.Compare, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Try,
+    ast.Match,
 )  # fmt: skip
+#: Built-ins that decide (pick, order, reduce to a yes/no or a count).
+DECIDING = {"min", "max", "sorted", "all", "any", "sum", "filter", "next"}
+
+
+def _kind(node: ast.AST) -> str | None:
+    """What decides in ``node``, or None."""
+    if isinstance(node, LOGIC):
+        return type(node).__name__
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in DECIDING:
+        return f"{node.func.id}()"
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant | ast.UnaryOp | ast.Slice):
+        if not (isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
+            return "a pick by position"
+    return None
 
 
 def _logic(source: str) -> list[str]:
-    """Every branch, loop, comprehension, definition or boolean operator in ``source``."""
+    """Every branch, loop, comparison, comprehension, definition or boolean operator in
+    ``source``, every call of a deciding built-in, and every pick by position (``x[0]``)."""
     return sorted(
-        f"{type(node).__name__} on line {getattr(node, 'lineno', '?')}"
+        f"{kind} on line {getattr(node, 'lineno', '?')}"
         for node in ast.walk(ast.parse(source))
-        if isinstance(node, LOGIC)
+        if (kind := _kind(node)) is not None
     )
 
 
@@ -164,17 +180,21 @@ def test_the_logic_detector_finds_each_kind_of_logic() -> None:
     for source in (
         "if a:\n    b()", "x = 1 if a else 2", "for a in b:\n    c()", "while a:\n    b()",
         "x = [a for a in b]", "x = a or b", "def f():\n    pass", "f = lambda: 1",
-        "try:\n    a()\nexcept Exception:\n    pass",
+        "try:\n    a()\nexcept Exception:\n    pass", "x = a > b", "x = all(b)", "x = min(b)",
+        "x = pairs[0]", "x = pairs[-1]", "x = pairs[1:]",
     ):  # fmt: skip
         assert _logic(source), source
     assert _logic('report.glue("x", f"{settings.params[\'rate\']:g}")') == []
+    assert _logic('report.glue_all(readings.margins())\nx = gaps["example2"]') == []
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_hidden_cells_only_glue(path: Path) -> None:
-    """Every decision and generated sentence a chapter shows comes from tested code
-    (:mod:`casekit.claims.readings` and the modules it calls): a cell the HTML hides, or shows
-    collapsed, only calls it. The install cell is the one exception: it runs before casekit is
+    """Every decision and generated sentence glued into a chapter's prose comes from tested
+    code in :mod:`casekit.claims` (readings, verdicts, report): a cell the HTML hides or
+    shows collapsed (``remove-input``, ``remove-cell``, ``hide-input``) holds no branch,
+    loop, comparison, comprehension, boolean operator, definition, deciding built-in or
+    pick by position. The install cell is the one exception: it runs before casekit is
     installed (its content is checked by the opening test above)."""
     code = [c for c in _cells(path) if c["cell_type"] == "code"]
     for index, cell in enumerate(code[1:], 1):

@@ -240,7 +240,9 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_chapters_untouched(tmp_path
     _, stderr = process.communicate(timeout=120)
     assert left == [], f"still running after the interrupt: {left}"
     assert process.returncode == 130
-    assert stderr.strip().splitlines()[-1] == "casekit: interrupted; stored chapters are unchanged"
+    assert (
+        stderr.strip().splitlines()[-1] == "casekit: interrupted; the chapter that was running was not stored"
+    )
     assert "Traceback" not in stderr
     assert _digest(tmp_path / "chapters") == before
     assert sorted(p.name for p in (tmp_path / "chapters").iterdir()) == sorted(before)  # no kernel sockets

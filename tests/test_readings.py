@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from helpers import glued_notebook
 
-from casekit.claims import evidence, readings, report, rules, verdicts
+from casekit.claims import control, evidence, readings, report, rules, verdicts
 from casekit.lab import stats
 
 SEEDS = range(5)
@@ -134,7 +134,7 @@ def test_dose_reads_the_lowest_and_highest_rate_at_one_layer_and_the_deepest_sta
     assert glued["dose_harm"] == "True"  # 4.8 pp recovered at depth 3, rate 0.8
 
 
-def test_c1_table_and_values() -> None:
+def test_c1_passage_reads_the_table_and_the_assessment() -> None:
     table = pd.DataFrame(
         {
             "training=False returns x": [True, True],
@@ -143,12 +143,63 @@ def test_c1_table_and_values() -> None:
         },
         index=[0.2, 0.5],
     )
-    glued = readings.c1_table(table, 0.5)
-    assert glued == {"c1_identity": "True", "c1_scaled": "False", "c1_mean_ratio": "0.990"}
+    c1 = readings.assess_c1(table, [1.0, 1.001, 0.999, 1.0, 1.0005], unchanged=True)
+    glued = readings.c1_passage(table, 0.5, True, c1)
+    assert glued["c1_identity"] == "True" and glued["c1_scaled"] == "False" and glued["c1_weights"] == "True"
+    assert glued["c1_mean_ratio"] == "0.990"
+    assert glued["verdict_C1"] == "partly supported"  # expectation kept, no weight scaled
+    assert glued["c1_ratio_words"] == c1.comparisons["Dropout in training mode: mean(y) / mean(x)"].words()
+    broken = table.assign(**{"training=False returns x": [True, False]})
+    assert readings.assess_c1(broken, [1.0, 1.001, 0.999, 1.0, 1.0005], unchanged=True).verdict == "supported"
     assert readings.values("c3_", {"relu": 0.0, "sigmoid": 0.1234}, 2) == {
         "c3_relu": "0.00",
         "c3_sigmoid": "0.12",
     }
+
+
+def test_trajectory_gap_is_the_largest_difference_in_any_metric() -> None:
+    history = pd.DataFrame(
+        {
+            "config": ["a", "a", "b", "b"],
+            "loss": [1.0, 0.5, 1.0, 0.5],
+            "accuracy": [0.5, 0.6, 0.5, 0.6],
+            "val_loss": [1.0, 0.7, 1.0, 0.725],
+            "val_accuracy": [0.5, 0.6, 0.5, 0.6],
+        }
+    )
+    assert readings.trajectory_gap(history, "a", "b") == "0.025"
+    assert readings.trajectory_gap(history, "a", "a") == "0.000"
+    with pytest.raises(ValueError, match="need the same non-empty epochs and seeds"):
+        readings.trajectory_gap(history, "a", "c")
+
+
+def test_loss_checks_and_counts() -> None:
+    last = pd.DataFrame({"loss": [0.30, 0.32], "val_loss": [0.20, 0.22]})
+    checks = readings.loss_checks(last, pd.DataFrame({"train_loss": [0.10, 0.12]}))
+    assert checks == {"fit loss above validation loss": True, "inference training loss below fit loss": True}
+    reversed_ = readings.loss_checks(
+        last.assign(val_loss=[0.4, 0.4]), pd.DataFrame({"train_loss": [0.5, 0.5]})
+    )
+    assert set(reversed_.values()) == {False}
+    assert readings.check_counts({**checks, "other": False}) == {
+        "n_checks": "3",
+        "n_checks_hold": "2",
+        "all_checks_hold": "False",
+    }
+
+
+def test_pilot_passage_reads_the_clean_share_and_the_choice() -> None:
+    def gain(mean: float) -> rules.Comparison:
+        return rules.compare("g", stats.Estimate(mean, 0.004, 5), rules.ACCURACY)
+
+    pilot = control.Pilot({0.4: gain(0.12), 0.0: gain(0.0), 0.2: gain(0.09)}, {})
+    glued = readings.pilot_passage(pilot, 0.5)
+    assert (
+        glued["pilot_rate"] == "0.5"
+        and glued["chosen_noise"] == "0.2"
+        and glued["chosen_noise_words"] == "20%"
+    )
+    assert glued["clean_gain"] == gain(0.0).shown() and glued["clean_outcome"] == "equivalent"
 
 
 def _sweep() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -247,16 +298,19 @@ def test_exact_checks_count_true_false_checks_only() -> None:
 
 
 def test_jax_passages_read_the_jax_chapters_or_say_they_were_not_run(tmp_path: Path) -> None:
-    deciding = {"C2": "01-a", "C4": "02-b"}
-    assert readings.jax_verdicts("smoke", None, deciding) == {
+    assert readings.jax_verdicts("smoke", None, ["C2", "C4"]) == {
         "jax_C2": "not run at profile smoke",
         "jax_C4": "not run at profile smoke",
     }
     supported = evidence.decided("supported", "rule C2", strict=True)
     refuted = evidence.decided("refuted", "rule C4", strict=True)
-    glued_notebook(tmp_path / "01-a.ipynb", {"verdict_C2": supported})
-    glued_notebook(tmp_path / "02-b.ipynb", {"verdict_C4": refuted})
-    assert readings.jax_verdicts("book", tmp_path, deciding) == {"jax_C2": "supported", "jax_C4": "refuted"}
+    # each claim is read from the chapter that decides it in the ledger
+    glued_notebook(tmp_path / "01-dropout-before-batchnorm.ipynb", {"verdict_C2": supported})
+    glued_notebook(tmp_path / "02-ordering.ipynb", {"verdict_C4": refuted})
+    assert readings.jax_verdicts("book", tmp_path, ["C2", "C4"]) == {
+        "jax_C2": "supported",
+        "jax_C4": "refuted",
+    }
     compared = pd.DataFrame(
         {"value": ["verdict_C2", "verdict_C4", "x"], "rule": ["agree", "agree", "differ"]}
     )

@@ -7,8 +7,10 @@ The package is layered; each subpackage imports only from those below it (ARCHIT
     book                 chapter runner, execution report, figures, Sphinx extension
     testing              the regression rule and its nbval plugin
     checks               ``casekit diagnose``: static and measured checks of a saved model
-    claims               evidence records, displays, claim rules, the ledger
-    lab                  data, models, training, replicas, probes, mechanics, stats
+    claims               evidence records, displays, margins and Holm families, fitting,
+                         the control pilot, claim rules, the ledger, readings
+    lab                  data, article, models, training, replicas, probes, mechanics,
+                         stats, environment
     _runtime, profiles   start-up settings, run profiles
     _process             a function in a child process, stopped with all it started
 

@@ -163,7 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             index = pipeline.build_book(project, executed=args.executed, strict=not args.no_strict)
             print(f"Book: {index}")
     except KeyboardInterrupt:
-        print("casekit: interrupted; stored chapters are unchanged", file=sys.stderr)
+        # with --update, chapters that finished before the interrupted one are stored already
+        stored = "; the chapter that was running was not stored" if args.command == "run" else ""
+        print(f"casekit: interrupted{stored}", file=sys.stderr)
         return 130
     except (ValueError, FileNotFoundError, pipeline.ChapterFailed, _process.ChildFailed) as error:
         print(f"casekit: error: {error}", file=sys.stderr)

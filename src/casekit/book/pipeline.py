@@ -2,7 +2,8 @@
 
 ``casekit run`` checks everything it can before a kernel starts: the chapter names,
 that every ``-p`` name is declared in the chapter's ``parameters`` cell, and every value
-(through :func:`casekit.profiles.validate`). Chapters execute into ``build/executed/``;
+(through :func:`casekit.profiles.validate`). Chapters execute into ``build/executed/``
+(``build/executed-<backend>/`` for a backend other than TensorFlow);
 ``--update`` then replaces the stored chapter atomically, and only after a run succeeded.
 The kernels start with the book's session (:func:`casekit.setup_book_session`'s variables)
 and with :data:`CHAPTERS_ENV` naming the project's stored chapters.
@@ -269,15 +270,17 @@ def execute(
     backend: str | None = None,
     quiet: bool = False,
 ) -> list[tuple[str, float]]:
-    """Run each chapter into ``build/executed``; with ``update``, replace the stored copy.
+    """Run each chapter into ``build/executed`` (``build/executed-<backend>`` for a backend
+    other than TensorFlow); with ``update``, replace the stored copy.
 
     ``backend`` is the Keras backend the kernels use (default: ``KERAS_BACKEND``, else
     TensorFlow); a backend other than TensorFlow writes to ``build/executed-<backend>/``
     and cannot ``update`` the stored chapters, whose outputs come from TensorFlow. With
     ``quiet`` the child processes' own output (papermill, kernel warnings) is discarded,
     as when a chapter runs other chapters; a failure is still reported.
-    Ctrl-C stops the running chapter and its kernel and raises ``KeyboardInterrupt``; the
-    stored chapters are then untouched.
+    Ctrl-C stops the running chapter, its kernel and anything they started, and raises
+    ``KeyboardInterrupt``; the interrupted chapter's stored copy is untouched (with
+    ``update``, chapters that finished before it are stored already).
     """
     if update and overrides:
         raise UsageError(

@@ -1,10 +1,13 @@
 """What the chapters' prose reads: every glued value a chapter computes, named.
 
 A chapter's hidden cells only glue (``report.glue_all(readings.something(...))``): every
-branch, loop and generated sentence behind a glued value lives here, where it is tested
-(``tests/test_readings.py``), and ``tests/test_chapters.py`` checks that no hidden cell
-holds a branch, a loop or a definition. Each function returns the glue names a passage
-of prose uses, in the order the passage reads them.
+branch, loop, comparison and generated sentence behind a glued value lives here or in the
+claims modules it calls (:mod:`~casekit.claims.verdicts`, :mod:`~casekit.claims.rules`,
+:mod:`~casekit.claims.report`), where it is tested (``tests/test_readings.py``), and
+``tests/test_chapters.py`` checks that no hidden cell holds a branch, a loop, a comparison
+or a definition. A function that returns :data:`Glued` gives the glue names a passage of
+prose uses, in the order the passage reads them; the others give one glued value, or the
+assessment a passage is read from.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from casekit.claims import evidence, fitting, ledger, report, rules, verdicts
+from casekit.claims import control, evidence, fitting, ledger, report, rules, verdicts
 from casekit.lab import stats
 
 #: The suffix glue names use for each regime (``verdict_C2_article``, ``best_noisy``...).
@@ -89,6 +93,41 @@ def paired_words(
 ) -> evidence.Shown:
     """``a`` minus ``b`` paired by seed, in words (``"higher by 1.2 ± 0.4 pp"``)."""
     return report.compare(stats.paired_difference(frame, column, a, b, by=by), column)
+
+
+# Chapter 0 ------------------------------------------------------------------------------
+
+
+def loss_checks(last_epoch: pd.DataFrame, final: pd.DataFrame) -> dict[str, bool]:
+    """Chapter 0's two checks of the training/inference phases, from the last epoch of
+    ``history`` (``loss``: the running training loss ``fit`` reports, dropout on;
+    ``val_loss``: inference mode) and the ``final`` inference-mode training loss: whether
+    the loss ``fit`` reports lies above the validation loss, and whether the training set
+    evaluated in inference mode lies below the loss ``fit`` reports (means over seeds)."""
+    fit_mean = float(last_epoch["loss"].mean())
+    return {
+        "fit loss above validation loss": fit_mean > float(last_epoch["val_loss"].mean()),
+        "inference training loss below fit loss": float(final["train_loss"].mean()) < fit_mean,
+    }
+
+
+def check_counts(checks: Mapping[str, bool]) -> Glued:
+    """How many of chapter 0's checks there are, how many hold, and whether all do."""
+    holds = [bool(value) for value in checks.values()]
+    return {"n_checks": str(len(holds)), "n_checks_hold": str(sum(holds)), "all_checks_hold": str(all(holds))}
+
+
+def pilot_passage(pilot: control.Pilot, rate: float) -> Glued:
+    """The pilot's passage: the dropout rate it tested, the label-noise share it chose (as a
+    fraction and in words), and the gain of dropout with clean labels (the smallest share)."""
+    clean = pilot.gains[min(pilot.gains)]
+    return {
+        "pilot_rate": f"{rate:g}",
+        "chosen_noise": pilot.choice(),
+        "chosen_noise_words": pilot.choice(percent=True),
+        "clean_gain": clean.shown(),
+        "clean_outcome": clean.decided(),
+    }
 
 
 # Chapter 1 ------------------------------------------------------------------------------
@@ -189,14 +228,40 @@ def dose(dose_final: pd.DataFrame, rates: Sequence[float], depth: int) -> Glued:
 # Chapter 2 ------------------------------------------------------------------------------
 
 
-def c1_table(table: pd.DataFrame, rate: float) -> Glued:
+def assess_c1(table: pd.DataFrame, mean_ratios: Sequence[float], unchanged: bool) -> verdicts.Assessment:
+    """C1 from chapter 2's checks: ``table`` (one row per rate: whether ``training=False``
+    returns the input), the training-mode mean ratios over masks, and whether ``predict``
+    left every weight unchanged."""
+    identity = bool(table["training=False returns x"].all())
+    return verdicts.assess_c1(list(mean_ratios), identity, unchanged)
+
+
+def c1_passage(table: pd.DataFrame, rate: float, unchanged: bool, c1: verdicts.Assessment) -> Glued:
     """Chapter 2's check of the layer itself: identity at inference, outputs 0 or
-    x/(1-rate) in training, and the mean ratio at ``rate`` (a row of ``table``)."""
+    x/(1-rate) in training, weights untouched by ``predict``, the mean ratio at ``rate`` (a
+    row of ``table``), the ratio's comparison in words and C1's verdict."""
     return {
         "c1_identity": str(bool(table["training=False returns x"].all())),
         "c1_scaled": str(bool(table["every output 0 or x/(1-rate)"].all())),
+        "c1_weights": str(unchanged),
         "c1_mean_ratio": table["mean(y) / mean(x)"][rate],
+        "c1_ratio_words": comparison(c1, "mean(y) / mean(x)").words(),
+        "verdict_C1": c1.verdict,
     }
+
+
+def trajectory_gap(history: pd.DataFrame, a: str, b: str) -> evidence.Shown:
+    """The largest absolute difference between configs ``a`` and ``b`` in any recorded
+    per-epoch metric (training and validation loss and accuracy), over every epoch and
+    seed: 0 when two orderings compute the same function from the same start."""
+    metrics = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    left = history[history["config"] == a][metrics].to_numpy()
+    right = history[history["config"] == b][metrics].to_numpy()
+    if left.shape != right.shape or not left.size:
+        raise ValueError(
+            f"{a!r} and {b!r} need the same non-empty epochs and seeds; got {left.shape} and {right.shape}"
+        )
+    return report.value(float(np.abs(left - right).max()), 3)
 
 
 def orderings(
@@ -420,15 +485,16 @@ def verdict_agreement(compared: pd.DataFrame, claims: Sequence[str]) -> str:
     return "reach the same verdicts"
 
 
-def jax_verdicts(profile: str, executed: Path | None, chapters: Mapping[str, str]) -> Glued:
-    """Each claim's verdict as the chapters executed on JAX (in ``executed``) glued it;
-    ``chapters`` maps a claim to the chapter that decides it. Where the JAX run was not
-    made (``executed`` is None), words that say so for the ``profile``."""
+def jax_verdicts(profile: str, executed: Path | None, claims: Sequence[str]) -> Glued:
+    """Each of ``claims``' verdicts as the chapter that decides it (:data:`ledger.CLAIMS`),
+    executed on JAX into ``executed``, glued it. Where the JAX run was not made
+    (``executed`` is None), words that say so for the ``profile``."""
     if executed is None:
-        return {f"jax_{claim}": f"not run at profile {profile}" for claim in chapters}
+        return {f"jax_{claim}": f"not run at profile {profile}" for claim in claims}
+    deciding = {claim.id: claim.chapter for claim in ledger.CLAIMS}
     return {
-        f"jax_{claim}": ledger.glued_decisions(executed / f"{chapter}.ipynb")[f"verdict_{claim}"]
-        for claim, chapter in chapters.items()
+        f"jax_{claim}": ledger.glued_decisions(executed / f"{deciding[claim]}.ipynb")[f"verdict_{claim}"]
+        for claim in claims
     }
 
 

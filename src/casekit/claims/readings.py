@@ -199,11 +199,13 @@ def dose(dose_final: pd.DataFrame, rates: Sequence[float], depth: int) -> Glued:
     at the lowest and highest rate, one BN layer and the deepest stack (``depth``)."""
     low, high = min(rates), max(rates)
 
-    def shown(column: str, rate: float, stack: int, difference: bool = False) -> evidence.Shown:
-        part = dose_final[(dose_final["rate"] == rate) & (dose_final["depth"] == stack)]
-        return report.format_estimate(stats.mean_ci(part[column]), column, difference=difference)
+    def at(column: str, rate: float, stack: int) -> stats.Estimate:
+        runs = dose_final[(dose_final["rate"] == rate) & (dose_final["depth"] == stack)]
+        return stats.mean_ci(runs[column])
 
-    deep_high = dose_final[(dose_final["rate"] == high) & (dose_final["depth"] == depth)]
+    def shown(column: str, rate: float, stack: int, difference: bool = False) -> evidence.Shown:
+        return report.format_estimate(at(column, rate, stack), column, difference=difference)
+
     return {
         "dose_low": f"{low:g}",
         "dose_high": f"{high:g}",
@@ -218,7 +220,7 @@ def dose(dose_final: pd.DataFrame, rates: Sequence[float], depth: int) -> Glued:
         "pred_high_deep": shown("predicted_shift", high, depth),
         "acc_high_deep": shown("test_accuracy", high, depth),
         "dose_harm": evidence.above(
-            stats.mean_ci(deep_high["recovered_accuracy"]),
+            at("recovered_accuracy", high, depth),
             0.0,
             "accuracy gained by re-estimation, deepest stack, highest rate",
         ),
@@ -232,8 +234,12 @@ def assess_c1(table: pd.DataFrame, mean_ratios: Sequence[float], unchanged: bool
     """C1 from chapter 2's checks: ``table`` (one row per rate: whether ``training=False``
     returns the input), the training-mode mean ratios over masks, and whether ``predict``
     left every weight unchanged."""
-    identity = bool(table["training=False returns x"].all())
-    return verdicts.assess_c1(list(mean_ratios), identity, unchanged)
+    return verdicts.assess_c1(list(mean_ratios), _holds(table, "training=False returns x"), unchanged)
+
+
+def _holds(table: pd.DataFrame, column: str) -> bool:
+    """Whether a check column of chapter 2's table holds at every rate."""
+    return bool(table[column].all())
 
 
 def c1_passage(table: pd.DataFrame, rate: float, unchanged: bool, c1: verdicts.Assessment) -> Glued:
@@ -241,8 +247,8 @@ def c1_passage(table: pd.DataFrame, rate: float, unchanged: bool, c1: verdicts.A
     x/(1-rate) in training, weights untouched by ``predict``, the mean ratio at ``rate`` (a
     row of ``table``), the ratio's comparison in words and C1's verdict."""
     return {
-        "c1_identity": str(bool(table["training=False returns x"].all())),
-        "c1_scaled": str(bool(table["every output 0 or x/(1-rate)"].all())),
+        "c1_identity": str(_holds(table, "training=False returns x")),
+        "c1_scaled": str(_holds(table, "every output 0 or x/(1-rate)")),
         "c1_weights": str(unchanged),
         "c1_mean_ratio": table["mean(y) / mean(x)"][rate],
         "c1_ratio_words": comparison(c1, "mean(y) / mean(x)").words(),
@@ -332,9 +338,8 @@ def c5_halves(c5: verdicts.Assessment) -> Glued:
         glued[f"high_holds_{key}"] = evidence.phrase(halves["high_rate_underfits"], **HOLDS)
         glued[f"low_holds_{key}"] = evidence.phrase(halves["low_rate_overfits"], **HOLDS)
         glued[f"verdict_C5_{key}"] = c5.regimes[regime]
-    article = c5.per_regime[verdicts.ARTICLE]
-    glued["high_holds"] = evidence.phrase(article["high_rate_underfits"], **HOLDS)
-    glued["low_holds"] = evidence.phrase(article["low_rate_overfits"], **HOLDS)
+    article = KEYS[verdicts.ARTICLE]  # the article's settings, also under the plain names
+    glued["high_holds"], glued["low_holds"] = glued[f"high_holds_{article}"], glued[f"low_holds_{article}"]
     glued["c5_regime"] = c5.regime()
     glued["acc_margin"] = rules.ACCURACY.format()
     glued["rise_margin"] = rules.RISE.format()

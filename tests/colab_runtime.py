@@ -88,7 +88,7 @@ def _project() -> dict[str, object]:
 
 
 def chapter_requirements() -> list[Requirement]:
-    """What a chapter needs: casekit's dependencies and the ``jax`` extra (chapter 5 runs
+    """What a chapter needs: casekit's dependencies and the ``jax`` extra (chapter 6 runs
     the same checks on JAX)."""
     project = _project()
     dependencies = project["dependencies"]

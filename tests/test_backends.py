@@ -103,7 +103,7 @@ def test_the_backend_page_shows_both_backends_and_their_verdicts() -> None:
     """The stored page: every exact check agrees across backends; only mask draws differ."""
     from casekit.claims import evidence
 
-    notebook = json.loads((ROOT / "chapters" / "05-backends.ipynb").read_text())
+    notebook = json.loads((ROOT / "chapters" / "06-backends.ipynb").read_text())
     tables = [
         record
         for cell in notebook["cells"]
@@ -120,7 +120,7 @@ def test_the_backend_page_shows_both_backends_and_their_verdicts() -> None:
     }
     assert len(exact) >= 15 and all(row[2]["text"] == "True" for row in exact.values())
     assert rows["seeded Dropout(0.5, seed=7): first 16 kept units"][2]["text"] == "False"
-    glued = ledger.glued_values(ROOT / "chapters" / "05-backends.ipynb")
+    glued = ledger.glued_values(ROOT / "chapters" / "06-backends.ipynb")
     stored = {
         **ledger.glued_values(ROOT / "chapters" / "01-dropout-before-batchnorm.ipynb"),
         **ledger.glued_values(ROOT / "chapters" / "02-ordering.ipynb"),

@@ -115,7 +115,7 @@ def test_every_number_in_the_prose_is_glued_from_the_run(path: Path) -> None:
     assert not missing, f"prose refers to names the run did not glue: {sorted(missing)}"
 
 
-@pytest.mark.parametrize("claim", ["C1", "C2", "C3", "C4", "C5", "C6"])
+@pytest.mark.parametrize("claim", ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"])
 def test_every_verdict_is_glued_as_a_recorded_decision(claim: str) -> None:
     """Verdicts come from casekit.claims.verdicts.decide, so their record is strict and names
     what decided them."""

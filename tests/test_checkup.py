@@ -120,6 +120,54 @@ def test_with_measured_shift_at_the_threshold() -> None:
     ]
 
 
+def test_on_feature_maps_the_threshold_is_the_conv_chapter_s() -> None:
+    traced = [
+        _finding("dropout-feeds-batchnorm", ("d1", "small")),
+        _finding("dropout-feeds-batchnorm", ("d2", "costly")),
+    ]
+    rows: list[dict[str, Any]] = [
+        {"layer": "small", "median_shift": 2.0, "feature_maps": True},  # a shift, below the cost
+        {"layer": "costly", "median_shift": checkup.CONV_SHIFT_THRESHOLD, "feature_maps": True},
+        {"layer": "untraced", "median_shift": 1.5, "feature_maps": True},
+        {"layer": "dense", "median_shift": 1.5, "feature_maps": False},
+    ]
+    updated = checkup.with_measured_shift(traced, rows)
+    assert [(f.layers[-1], f.severity) for f in updated] == [
+        ("small", "caution"),
+        ("costly", "warning"),
+        ("untraced", "caution"),
+        ("dense", "warning"),
+    ]
+    assert [f.section for f in updated] == [checkup.CONV_SECTION] * 3 + [
+        diagnosis.SECTIONS["measured-variance-shift"]
+    ]
+    assert "the smallest shift at which chapter 4 measured an accuracy cost" in updated[0].explanation
+
+
+def test_the_conv_threshold_is_at_or_below_what_chapter_4_measured() -> None:
+    """CONV_SHIFT_THRESHOLD comes from the stored chapter: the smallest variance shift at
+    which it measured a cost of Dropout before BatchNormalization (rounded down)."""
+    from casekit.claims import ledger
+
+    chapter = Path(__file__).parent.parent / "chapters" / "04-conv-nets.ipynb"
+    measured = ledger.glued_values(chapter)["conv_warning_shift"]
+    assert measured != "none", "chapter 4 measured no cost: diagnose has no conv threshold to take"
+    assert checkup.CONV_SHIFT_THRESHOLD <= float(measured) < checkup.CONV_SHIFT_THRESHOLD + 1
+
+
+def test_a_conv_model_s_shift_is_measured_per_channel_and_linked_to_chapter_4() -> None:
+    from casekit.lab import convnets
+
+    model = convnets.ConvSpec(2, "dropout", "before", 0.5).build()
+    static = checkup.check(model, "conv")
+    feeds = [f for f in static.findings if f.code == "dropout-feeds-batchnorm"]
+    assert feeds and all(f.section == checkup.CONV_SECTION for f in feeds)
+    x = np.random.default_rng(0).random((256, 784)).astype("float32")
+    model.fit(x, np.eye(10, dtype="float32")[np.arange(256) % 10], epochs=1, verbose=0)
+    measured = checkup.check(model, "conv", x)
+    assert all(row["feature_maps"] for row in measured.shift)
+
+
 def test_example_2_has_no_shift_but_the_mc_dropout_side_effect(saved: dict[str, Path]) -> None:
     model = checkup.load_model(saved["example_2"])
     result = checkup.check(model, "example_2", checkup.load_data("mnist", model))

@@ -76,10 +76,10 @@ def test_colab_s_own_versions_satisfy_casekit_s_ranges() -> None:
 
 
 def test_the_backend_chapter_installs_papermill_in_the_book_s_range() -> None:
-    """Chapter 5 runs chapters with papermill; on a runtime without casekit its install cell
+    """Chapter 6 runs chapters with papermill; on a runtime without casekit its install cell
     adds it, in the range of casekit's ``book`` extra."""
     book = [Requirement(r) for r in PYPROJECT["project"]["optional-dependencies"]["book"]]
     (papermill,) = [r for r in book if r.name == "papermill"]
-    notebook = json.loads((ROOT / "chapters" / "05-backends.ipynb").read_text())
+    notebook = json.loads((ROOT / "chapters" / "06-backends.ipynb").read_text())
     install = "".join(next(c for c in notebook["cells"] if c["cell_type"] == "code")["source"])
     assert [Requirement(r) for r in re.findall(r'"(papermill[^"]*)"', install)] == [papermill]

@@ -30,7 +30,7 @@ def test_stored_chapters_keep_their_verdicts() -> None:
 def test_every_claim_has_a_quote_found_in_the_article_and_evidence() -> None:
     article = Path(__file__).resolve().parent / "data" / "seed-article.md"
     records = ledger.collect(ROOT / "chapters")
-    assert [r["id"] for r in records] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert [r["id"] for r in records] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"]
     for record in records:
         assert record["verdict"] in report.VERDICTS and record["evidence"]
         assert record["quote"] in " ".join(article.read_text().split()), record["id"]
@@ -130,7 +130,7 @@ def test_a_verdict_is_read_from_its_record_with_its_fragility(tmp_path: Path) ->
     for chapter in ledger.chapters_read():
         _restyle(CHAPTERS / f"{chapter}.ipynb", tmp_path / f"{chapter}.ipynb")
     verdict = evidence.decided("refuted", "verdict on C6, decided by a test", 0.25, True, strict=True)
-    records = ledger.collect(tmp_path, overrides={"04-ledger": {"verdict_C6": verdict}})
+    records = ledger.collect(tmp_path, overrides={"05-ledger": {"verdict_C6": verdict}})
     c6 = records[-1]
     assert (c6["verdict"], c6["label"], c6["distance_se"]) == ("refuted", "refuted (fragile)", 0.2)
     assert c6["decided_by"] == "verdict on C6, decided by a test"

@@ -336,3 +336,134 @@ def test_c6_reads_the_phase_checks_and_the_placement_family_from_the_chapters(tm
     c6 = readings.c6_from(tmp_path)
     assert c6.verdict.part["regime"] == verdicts.NOISY  # the first regime whose control holds
     assert c6.per_regime[verdicts.NOISY]["phases_hold"] == "True"
+
+
+# Chapter 4 ----------------------------------------------------------------------------
+
+
+def _conv_final(cost: float) -> tuple[pd.DataFrame, dict[str, tuple[str, str]]]:
+    """Two doses of after / before networks and a network without dropout; before-BN is
+    ``cost`` worse at the first dose, twice that at the second, and re-estimation recovers
+    half of it."""
+    doses = {"rate 0.5, depth 2": ("after 2", "before 2"), "rate 0.8, depth 4": ("after 4", "before 4")}
+    columns = {
+        "none": (0.95, 1.0),
+        "after 2": (0.95, 1.0),
+        "before 2": (0.95 - cost, 3.0),
+        "after 4": (0.96, 1.0),
+        "before 4": (0.96 - 2 * cost, 9.0),
+    }
+    final = _runs(
+        "config",
+        {
+            name: {"test_accuracy": acc, "val_accuracy": acc, "shift": shift, "reest_test_accuracy": acc}
+            for name, (acc, shift) in columns.items()
+        },
+    )
+    final["config"] = final["config"].str.replace("config ", "", regex=False)
+    before = final["config"].str.startswith("before")
+    final.loc[before, "reest_test_accuracy"] += cost * (1 + final.loc[before, "config"].eq("before 4")) / 2
+    return final, doses
+
+
+def _c7(final: pd.DataFrame, doses: dict[str, tuple[str, str]]) -> verdicts.Assessment:
+    return verdicts.assess_c7(
+        final, shift_pair=("before 2", "none"), doses=doses, control_pair=("after 2", "none")
+    )
+
+
+def test_conv_costs_read_the_first_and_last_dose_and_the_smallest_costly_shift() -> None:
+    final, doses = _conv_final(0.04)
+    c7 = _c7(final, doses)
+    glued = readings.conv_costs(final, c7, doses)
+    assert glued["conv_dose_low"] == "rate 0.5, depth 2" and glued["conv_dose_high"] == "rate 0.8, depth 4"
+    assert glued["conv_cost_low"].startswith("4") and glued["conv_cost_high"].startswith("8")
+    assert glued["conv_cost_words"] == "costs accuracy" and glued["n_doses_cost"] == "2"
+    assert glued["conv_reest_low"].startswith("2") and glued["conv_reest_high"].startswith("4")
+    # the smallest mean shift of a before-BN network whose dose showed a cost
+    assert glued["conv_warning_shift"] == report.value(
+        stats.estimate(final, "shift", config="before 2").mean, 1
+    )
+    free, _ = _conv_final(0.0)
+    nothing = readings.conv_costs(free, _c7(free, doses), doses)
+    assert nothing["conv_warning_shift"] == "none" and nothing["n_doses_cost"] == "0"
+    assert nothing["conv_cost_words"] == "costs no accuracy"
+
+
+def test_conv_remedy_reads_what_re_estimation_leaves_at_the_last_dose() -> None:
+    final, doses = _conv_final(0.04)
+    glued = readings.conv_remedy(final, doses)
+    assert glued["conv_residual"].startswith("3.4")  # 8 pp, half recovered, less the wobble
+    assert glued["conv_remedy_words"].startswith("leaves a cost")
+    undone = final.copy()
+    last = undone["config"] == "before 4"
+    undone.loc[last, "reest_test_accuracy"] = undone.loc[last, "test_accuracy"] + 0.08
+    assert readings.conv_remedy(undone, doses)["conv_remedy_words"].startswith("undoes the cost")
+
+
+def test_conv_shift_reads_the_first_block_and_the_deepest_block() -> None:
+    rows = []
+    for config, blocks in (("before", 2), ("spatial", 2), ("deep", 4)):
+        for seed in SEEDS:
+            for block in range(blocks):
+                for unit in range(3):
+                    rows.append(
+                        {
+                            "config": config,
+                            "seed": seed,
+                            "layer": f"bn_{block}",
+                            "unit": unit,
+                            "shift": (block + 2.0) * (1 + 0.01 * seed),
+                            "predicted_shift": 2.0,
+                        }
+                    )
+    units = pd.DataFrame(rows)
+    assert readings.blocks(units)["block"].max() == 4
+    glued = readings.conv_shift(units, before="before", deep="deep", spatial="spatial")
+    assert glued["conv_deep_block"] == "4"
+    assert glued["conv_shift_first"].startswith("2.0") and glued["conv_pred_first"].startswith("2")
+    assert glued["conv_shift_deep"].startswith("5.") and glued["conv_error_first"].startswith("2")
+
+
+def test_conv_regularizers_read_each_kind_at_its_chosen_rate() -> None:
+    jitter = [0.0, 0.002, -0.001, 0.001, -0.002]
+    rows = []
+    for config, rate, accuracy in (
+        ("none", 0.0, 0.80),
+        ("dropout 0.2", 0.2, 0.83),
+        ("dropout 0.5", 0.5, 0.82),
+        ("spatial 0.2", 0.2, 0.84),
+        ("spatial 0.5", 0.5, 0.86),
+    ):
+        for seed, j in enumerate(jitter):
+            value = accuracy + j * (1 + rate)
+            rows.append(
+                {
+                    "config": config,
+                    "seed": seed,
+                    "rate": rate,
+                    "val_accuracy": value,
+                    "test_accuracy": value,
+                    "train_accuracy": 0.95 - rate / 4 + j,
+                }
+            )
+    final = pd.DataFrame(rows)
+    dropout, spatial = ["dropout 0.2", "dropout 0.5"], ["spatial 0.2", "spatial 0.5"]
+    c8 = verdicts.assess_c8(final, dropout=dropout, spatial=spatial, none="none")
+    glued = readings.conv_regularizers(final, c8, dropout=dropout, spatial=spatial, none="none", noise=0.2)
+    assert glued["chosen_dropout"] == "0.2" and glued["chosen_spatial"] == "0.5"
+    assert (
+        glued["spatial_vs_dropout"].startswith("3")
+        and glued["spatial_words"] == "regularizes better than Dropout"
+    )
+    assert glued["gain_dropout"].startswith("higher by 3")
+    assert glued["right_share"] == "80%" and glued["memorizes_words"].startswith("memorizes wrong labels")
+    few = readings.conv_regularizers(final, c8, dropout=dropout, spatial=spatial, none="none", noise=0.01)
+    assert few["memorizes_words"] == "does not memorize them"
+
+
+def test_conv_training_says_how_much_of_the_initial_moving_variance_is_left() -> None:
+    class Data:
+        x_train = [0] * 3000
+
+    assert readings.conv_training(Data(), 32, 10) == {"moving_init_left": f"{0.99**940:.0e}"}

@@ -1,6 +1,6 @@
 """Chapters that read other chapters find them without the working directory.
 
-The ledger (chapter 4) and the backend page (chapter 5) read stored chapters through
+The ledger (chapter 5) and the backend page (chapter 6) read stored chapters through
 :func:`casekit.book.pipeline.stored_chapters`: from the project ``casekit run`` runs, from the
 checkout or repository casekit was installed from, never from the folder the notebook sits
 in (a chapter opened from its Colab button is alone in an empty folder).

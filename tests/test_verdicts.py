@@ -71,6 +71,37 @@ def test_every_rule_reaches_every_verdict(claim: str) -> None:
         ("C6", {"placement": "no", "phases_hold": "True", "control": "True"}, "partly supported"),
         ("C6", {"placement": "no", "phases_hold": "False", "control": "True"}, "refuted"),
         ("C6", {"placement": "no", "phases_hold": "True", "control": "False"}, "inconclusive"),
+        (
+            "C7",
+            {"shift": "above", "cost_somewhere": "above", "cost_everywhere": "True", "control": "False"},
+            "supported",
+        ),
+        (
+            "C7",
+            {"shift": "above", "cost_somewhere": "above", "cost_everywhere": "False", "control": "True"},
+            "partly supported",
+        ),
+        (
+            "C7",
+            {"shift": "equivalent", "cost_somewhere": "above", "cost_everywhere": "True", "control": "True"},
+            "partly supported",
+        ),
+        (
+            "C7",
+            {"shift": "above", "cost_somewhere": "no", "cost_everywhere": "False", "control": "True"},
+            "refuted",
+        ),
+        (
+            "C7",
+            {"shift": "above", "cost_somewhere": "no", "cost_everywhere": "False", "control": "False"},
+            "inconclusive",
+        ),
+        ("C8", {"advantage": "above", "spatial_gain": "above", "control": "False"}, "supported"),
+        ("C8", {"advantage": "equivalent", "spatial_gain": "above", "control": "True"}, "partly supported"),
+        ("C8", {"advantage": "equivalent", "spatial_gain": "equivalent", "control": "True"}, "refuted"),
+        ("C8", {"advantage": "below", "spatial_gain": "above", "control": "True"}, "refuted"),
+        ("C8", {"advantage": "equivalent", "spatial_gain": "above", "control": "False"}, "inconclusive"),
+        ("C8", {"advantage": "inconclusive", "spatial_gain": "above", "control": "True"}, "inconclusive"),
     ],
 )
 def test_rules(claim: str, conditions: dict[str, str], verdict: str) -> None:
@@ -141,7 +172,7 @@ def test_a_fragile_condition_that_cannot_change_the_verdict_does_not_make_it_fra
 
 
 def test_an_unknown_claim_is_an_error() -> None:
-    with pytest.raises(ValueError, match=r"^unknown claim 'C9'; allowed: C1, C2, C3, C4, C5, C6$"):
+    with pytest.raises(ValueError, match=r"^unknown claim 'C9'; allowed: C1, C2, C3, C4, C5, C6, C7, C8$"):
         verdicts.decide("C9")
 
 
@@ -302,3 +333,91 @@ def test_an_assessment_shows_every_regime_and_every_comparison() -> None:
     compared = assessed.comparisons_table().record()
     assert "fix minus Example 1, test accuracy" in {row.split(" | ")[1] for row in compared["index"]}
     assert evidence.phrase(assessed.conditions["shift"], above="real") == "real"
+
+
+def _c7_frame(cost: float, shift: float, high: float | None = None) -> pd.DataFrame:
+    """Two doses; the network with dropout after the last BN beats the before-BN one by
+    ``cost`` at the first and ``high`` (default ``3 * cost``) at the second, with a little
+    jitter; before-BN's shift is ``shift``."""
+    jitter = [0.0, 0.002, -0.001, 0.001, -0.002]
+    configs = {
+        "none": [0.94 + j for j in jitter],
+        "after low": [0.95 + j for j in jitter],
+        "before low": [0.95 - cost + 1.5 * j for j in jitter],
+        "after high": [0.95 + j for j in jitter],
+        "before high": [0.95 - (3 * cost if high is None else high) + 2 * j for j in jitter],
+    }
+    shifts = {name: [shift if "before" in name else 1.0] * 5 for name in configs}
+    for name in shifts:
+        shifts[name] = [value + 0.01 * i for i, value in enumerate(shifts[name])]
+    return _runs(configs, "test_accuracy", shift=shifts)
+
+
+def _assess_c7(frame: pd.DataFrame) -> verdicts.Assessment:
+    return verdicts.assess_c7(
+        frame,
+        shift_pair=("before low", "none"),
+        doses={"low": ("after low", "before low"), "high": ("after high", "before high")},
+        control_pair=("after low", "none"),
+    )
+
+
+def test_assess_c7_reads_every_dose_as_one_holm_family() -> None:
+    costly = _assess_c7(_c7_frame(0.03, 3.0))
+    assert costly.verdict == "supported"
+    assert costly.conditions["cost_everywhere"] == "True" and costly.conditions["shift"] == "above"
+    family = [c for c in costly.comparisons.values() if "after minus before" in c.name]
+    assert [c.family_size for c in family] == [2, 2]
+    # no cost at the first dose, a cost at the second
+    partly = _assess_c7(_c7_frame(0.0, 3.0, high=0.03))
+    assert partly.verdict == "partly supported"
+    assert partly.conditions["cost_somewhere"] == "above" and partly.conditions["cost_everywhere"] == "False"
+    # no cost anywhere, and dropout after the last BN beats no dropout on validation data
+    free = _assess_c7(_c7_frame(0.0, 1.0))
+    assert free.conditions["control"] == "True" and free.conditions["shift"] == "equivalent"
+    assert free.verdict == "refuted"
+    with pytest.raises(ValueError, match="at least one dose"):
+        verdicts.assess_c7(
+            _c7_frame(0.0, 1.0),
+            shift_pair=("before low", "none"),
+            doses={},
+            control_pair=("after low", "none"),
+        )
+
+
+def _c8_frame(spatial: float, dropout: float) -> pd.DataFrame:
+    jitter = [0.0, 0.002, -0.001, 0.001, -0.002]
+    configs = {
+        "none": [0.80 + j for j in jitter],
+        "dropout 0.2": [0.80 + dropout + 1.5 * j for j in jitter],
+        "dropout 0.5": [0.80 + dropout - 0.01 + j for j in jitter],
+        "spatial 0.2": [0.80 + spatial - 0.01 + 2 * j for j in jitter],
+        "spatial 0.5": [0.80 + spatial + j for j in jitter],
+    }
+    return _runs(configs, "test_accuracy")
+
+
+def _assess_c8(frame: pd.DataFrame) -> verdicts.Assessment:
+    return verdicts.assess_c8(
+        frame, dropout=["dropout 0.2", "dropout 0.5"], spatial=["spatial 0.2", "spatial 0.5"], none="none"
+    )
+
+
+def test_assess_c8_compares_each_kind_at_its_rate_chosen_on_validation() -> None:
+    better = _assess_c8(_c8_frame(0.05, 0.02))
+    assert better.verdict == "supported"
+    assert "spatial 0.5 minus dropout 0.2, test accuracy" in {c.name for c in better.comparisons.values()}
+    same = _assess_c8(_c8_frame(0.03, 0.03))
+    assert same.verdict == "partly supported" and same.conditions["advantage"] == "equivalent"
+    worse = _assess_c8(_c8_frame(0.01, 0.04))
+    assert worse.verdict == "refuted"
+    idle = _assess_c8(_c8_frame(0.0, 0.0))
+    assert idle.conditions["control"] == "False" and idle.verdict == "inconclusive"
+
+
+def test_chosen_rate_reads_validation_accuracy_only() -> None:
+    frame = _c8_frame(0.05, 0.02)
+    frame.loc[frame["config"] == "dropout 0.5", "test_accuracy"] += 0.5  # the test split never chooses
+    assert verdicts.chosen_rate(frame, ["dropout 0.2", "dropout 0.5"]) == "dropout 0.2"
+    with pytest.raises(ValueError, match="at least one config"):
+        verdicts.chosen_rate(frame, [])

@@ -182,6 +182,9 @@ PARAMETERS: Mapping[str, Validator] = MappingProxyType(
         "width": lambda n, v: _bounded_int(n, v, MAX_WIDTH, optional=False),
         "label_noise": _label_noise,
         "label_noises": _label_noises,
+        "regularization_rates": _rates,
+        "channels": lambda n, v: _bounded_int(n, v, MAX_WIDTH, optional=False),
+        "train_digits": lambda n, v: _positive_int(n, v, optional=False),
     }
 )
 

@@ -6,8 +6,11 @@ or a ``.npz`` file), two measurements follow on the model as saved:
 - the **variance shift** of every BatchNormalization layer: its moving variance over the
   variance its input really has at inference (:func:`casekit.lab.probes.variance_shift`).
   It decides the severity of a traced ``dropout-feeds-batchnorm`` finding: ``warning``
-  above :data:`SHIFT_THRESHOLD` (median unit), ``info`` at or below it. A BN layer above
-  the threshold that no traced path explains is a ``measured-variance-shift`` finding;
+  above :data:`SHIFT_THRESHOLD` (median unit), ``info`` at or below it. On convolutional
+  feature maps the warning starts at :data:`CONV_SHIFT_THRESHOLD`, the smallest shift at
+  which chapter 4 measured a cost, and a shift between the two is a ``caution``. A BN
+  layer above the threshold that no traced path explains is a ``measured-variance-shift``
+  finding;
 - the **MC-dropout side effect**: whether ``model(x, training=True)``, the usual way to
   sample Monte Carlo dropout, also moves BatchNormalization's moving statistics.
 
@@ -41,6 +44,14 @@ from casekit.lab import data, probes
 #: A BN layer whose moving variance is this many times its inference-time input variance
 #: (median over units) is reported; chapter 01 measures about 2.4 at rate 0.5.
 SHIFT_THRESHOLD = 1.2
+#: For a BatchNormalization layer on convolutional feature maps: the smallest variance shift
+#: (median channel) at which chapter 4 measured an accuracy cost of Dropout before
+#: BatchNormalization, rounded down (``tests/test_checkup.py`` holds it at or below the
+#: value the stored chapter glues as ``conv_warning_shift``). A shift at or above it is a
+#: ``warning``; one above :data:`SHIFT_THRESHOLD` but below it, a ``caution``.
+CONV_SHIFT_THRESHOLD = 3.0
+#: The section of chapter 4 that measures it.
+CONV_SECTION = "chapters/04-conv-nets#conv-disharmony"
 #: Samples used for the measurements (the first ones of the data).
 SAMPLES = 2000
 #: Bytes that the layer outputs of one measurement batch may take (2 GiB).
@@ -231,9 +242,20 @@ def mc_dropout_moves_batchnorm(model: Any, x: np.ndarray) -> bool:
             layer.moving_variance.assign(var)
 
 
+def _on_feature_maps(layer: Any) -> bool:
+    """Whether a layer's input is a convolutional feature map (rank 4 or 5); False when the
+    model records no input for it (a subclassed model)."""
+    try:
+        return len(layer.input.shape) in (4, 5)
+    except (AttributeError, ValueError):
+        return False
+
+
 def _shift_rows(model: Any, x: np.ndarray, batch: int) -> list[dict[str, Any]]:
-    """Per BN layer: units with a ratio, median shift and the share of units above 1."""
+    """Per BN layer: units with a ratio, median shift, the share of units above 1, and
+    whether it normalizes convolutional feature maps."""
     table = probes.variance_shift(model, x, batch_size=batch, training_variance=False)
+    maps = {layer.name: _on_feature_maps(layer) for layer in probes.walk_layers(model)}
     rows = []
     for row in probes.shift_summary(table).to_dict("records"):
         median = float(row["median_shift"])
@@ -243,20 +265,41 @@ def _shift_rows(model: Any, x: np.ndarray, batch: int) -> list[dict[str, Any]]:
                 "units": int(row["units"]),
                 "median_shift": None if math.isnan(median) else median,
                 "share_above_1": float(row["share_above_1"]),
+                "feature_maps": maps.get(str(row["layer"]), False),
             }
         )
     return rows
 
 
-def _measured(finding: Finding, shift: float) -> Finding:
+def severity(shift: float, feature_maps: bool) -> str:
+    """The severity a measured shift gives (see the module docstring)."""
+    if feature_maps and shift >= CONV_SHIFT_THRESHOLD:
+        return "warning"
+    if shift > SHIFT_THRESHOLD:
+        return "caution" if feature_maps else "warning"
+    return "info"
+
+
+def _reading(shift: float, feature_maps: bool) -> str:
+    """The measured shift against the threshold that applies, in words."""
+    if not feature_maps:
+        verdict = "above" if shift > SHIFT_THRESHOLD else "at or below"
+        return f"{verdict} the {SHIFT_THRESHOLD:g} threshold"
+    where = "at or above" if shift >= CONV_SHIFT_THRESHOLD else "below"
+    return (
+        f"{where} {CONV_SHIFT_THRESHOLD:g}, the smallest shift at which chapter 4 measured an accuracy "
+        "cost on convolutional feature maps"
+    )
+
+
+def _measured(finding: Finding, shift: float, feature_maps: bool) -> Finding:
     """A traced Dropout -> BN finding whose severity the measured shift decides."""
-    above = shift > SHIFT_THRESHOLD
-    verdict = "above" if above else "at or below"
     return replace(
         finding,
-        severity="warning" if above else "info",
+        severity=severity(shift, feature_maps),
         explanation=f"{finding.explanation}; measured: moving variance {shift:.2f}x the inference "
-        f"variance (median unit), {verdict} the {SHIFT_THRESHOLD:g} threshold",
+        f"variance (median unit), {_reading(shift, feature_maps)}",
+        section=CONV_SECTION if feature_maps else finding.section,
         measured=shift,
     )
 
@@ -265,8 +308,9 @@ def with_measured_shift(findings: list[Finding], shift: list[dict[str, Any]]) ->
     """``findings`` with each traced Dropout -> BN finding's severity set by its BN's measured
     shift, plus a ``measured-variance-shift`` finding for every other BN above the threshold."""
     measured = {row["layer"]: row["median_shift"] for row in shift if row["median_shift"] is not None}
+    maps = {row["layer"]: bool(row.get("feature_maps", False)) for row in shift}
     updated = [
-        _measured(f, measured[f.layers[-1]])
+        _measured(f, measured[f.layers[-1]], maps[f.layers[-1]])
         if f.code == "dropout-feeds-batchnorm" and f.layers[-1] in measured
         else f
         for f in findings
@@ -275,11 +319,11 @@ def with_measured_shift(findings: list[Finding], shift: list[dict[str, Any]]) ->
     updated.extend(
         Finding(
             "measured-variance-shift",
-            "warning",
+            severity(value, maps[layer]),
             (layer,),
             f"moving variance is {value:.2f}x the variance its input has at inference "
-            "(median unit): outputs are shrunk at inference",
-            diagnosis.SECTIONS["measured-variance-shift"],
+            f"(median unit), {_reading(value, maps[layer])}: outputs are shrunk at inference",
+            CONV_SECTION if maps[layer] else diagnosis.SECTIONS["measured-variance-shift"],
             "re-estimate the BN statistics with dropout off "
             "(casekit.lab.probes.reestimate_batchnorm(model, x_train)), "
             "or reorder so no noise layer feeds BatchNormalization",

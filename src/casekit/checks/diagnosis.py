@@ -55,6 +55,8 @@ NARROW_UNITS = 256
 HIGH_RATE = 0.8
 
 _CHAPTER_00 = "chapters/00-why-dropout-seems-broken"
+#: Where the book measures Dropout -> BatchNormalization on convolutional feature maps.
+_CONV_DISHARMONY = "chapters/04-conv-nets#conv-disharmony"
 
 
 @dataclass(frozen=True)
@@ -682,12 +684,13 @@ def _batchnorm_finding(routes: list[Route]) -> Finding:
         if best.kind == "direct"
         else f"{_REESTIMATE}, or move the Dropout after the last BatchNormalization"
     )
+    on_maps = batchnorm.input_shape is not None and len(batchnorm.input_shape) in (4, 5)
     return Finding(
         "dropout-feeds-batchnorm",
         severity,
         (source.name, batchnorm.name),
         text,
-        SECTIONS["dropout-feeds-batchnorm"],
+        _CONV_DISHARMONY if on_maps else SECTIONS["dropout-feeds-batchnorm"],
         fix,
         best.names(),
     )

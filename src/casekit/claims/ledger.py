@@ -48,6 +48,8 @@ class Claim:
     sections: tuple[tuple[str, str, str], ...] = ()
 
 
+#: C1-C6 are the article's claims; C7 is Li et al.'s finding in the convolutional networks
+#: it was made in, C8 the advice of chapter 0's table; chapter 4 tests both.
 CLAIMS: tuple[Claim, ...] = (
     Claim(
         "C1",
@@ -136,7 +138,7 @@ CLAIMS: tuple[Claim, ...] = (
         "The efficacy of the Keras Dropout layer hinges critically on its placement within the model "
         "architecture, specifically its interaction with batch normalization "
         "and the training/inference phases.",
-        "04-ledger",
+        "05-ledger",
         (
             ("title-question checks that hold", "00-why-dropout-seems-broken", "n_checks_hold"),
             (
@@ -154,6 +156,35 @@ CLAIMS: tuple[Claim, ...] = (
             ("placement at high dose", "01-dropout-before-batchnorm", "c2-dose"),
             ("every ordering", "02-ordering", "c4-evidence"),
         ),
+    ),
+    Claim(
+        "C7",
+        "Dropout placed before BatchNormalization shifts the variance BatchNormalization normalizes "
+        "with and costs accuracy in convolutional networks (Li et al. 2019).",
+        "04-conv-nets",
+        (
+            ("after minus before, first dose, test accuracy", "04-conv-nets", "conv_cost_low"),
+            ("after minus before, last dose, test accuracy", "04-conv-nets", "conv_cost_high"),
+            ("variance shift, first block", "04-conv-nets", "conv_shift_first"),
+            ("closed-form prediction, first block", "04-conv-nets", "conv_pred_first"),
+            ("variance shift, last block of the last dose", "04-conv-nets", "conv_shift_deep"),
+            ("accuracy re-estimation recovers, last dose", "04-conv-nets", "conv_reest_high"),
+        ),
+        (
+            ("the cost by dose", "04-conv-nets", "conv-disharmony"),
+            ("the shift by channel", "04-conv-nets", "conv-shift"),
+        ),
+    ),
+    Claim(
+        "C8",
+        "Dropout barely regularizes a conv net; use SpatialDropout.",
+        "04-conv-nets",
+        (
+            ("noisy labels: SpatialDropout minus Dropout", "04-conv-nets", "spatial_vs_dropout"),
+            ("noisy labels: SpatialDropout minus no dropout", "04-conv-nets", "gain_spatial"),
+            ("noisy labels: Dropout against no dropout", "04-conv-nets", "gain_dropout"),
+        ),
+        (("SpatialDropout against Dropout", "04-conv-nets", "conv-spatial"),),
     ),
 )
 

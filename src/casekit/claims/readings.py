@@ -422,6 +422,179 @@ def widening(both: pd.DataFrame, final: pd.DataFrame, widths: Mapping[float, int
 
 # Chapter 4 ------------------------------------------------------------------------------
 
+#: Words for C7's cost of Dropout before BN (after minus before, one Holm family over doses).
+COST_WORDS = {"above": "costs accuracy", "no": "costs no accuracy", "inconclusive": "is not settled"}
+#: Words for C8's comparison of SpatialDropout with Dropout by its outcome.
+SPATIAL_WORDS = {
+    "above": "regularizes better than Dropout",
+    "equivalent": "regularizes as well as Dropout, not better",
+    "below": "regularizes worse than Dropout",
+    "inconclusive": "is not separated from Dropout by these seeds",
+}
+
+
+def blocks(units: pd.DataFrame) -> pd.DataFrame:
+    """The per-unit probe table with ``block``: each BN layer's place (1, 2, ...) in its run,
+    in the order the probe met them (the order of the forward pass)."""
+    order = units.groupby(["config", "seed"], sort=False)["layer"].transform(
+        lambda layers: layers.map({name: i + 1 for i, name in enumerate(dict.fromkeys(layers))})
+    )
+    return units.assign(block=order.astype(int))
+
+
+def _block_median(units: pd.DataFrame, config: str, block: int, column: str) -> stats.Estimate:
+    """The median over one block's channels of ``column``, per seed, with its interval over seeds."""
+    rows = units[(units["config"] == config) & (units["block"] == block)].dropna(subset=["shift"])
+    return stats.mean_ci(rows.groupby("seed")[column].median())
+
+
+def conv_shift(units: pd.DataFrame, *, before: str, deep: str, spatial: str) -> Glued:
+    """The per-channel variance shift against Li et al.'s closed form: in the first block of
+    ``before`` and ``spatial`` (fed by nothing but the images, so the one-layer form is exact
+    there) and in the last block of ``deep``, where earlier blocks' noise compounds."""
+    table = blocks(units)
+    last = int(table.loc[table["config"] == deep, "block"].max())
+    error = table.assign(error=(table["shift"] / table["predicted_shift"] - 1).abs())
+
+    def shown(config: str, block: int, column: str, frame: pd.DataFrame = table) -> evidence.Shown:
+        return report.format_estimate(_block_median(frame, config, block, column))
+
+    return {
+        "conv_shift_first": shown(before, 1, "shift"),
+        "conv_pred_first": shown(before, 1, "predicted_shift"),
+        "conv_error_first": report.format_estimate(_block_median(error, before, 1, "error"), percent=True),
+        "spatial_shift_first": shown(spatial, 1, "shift"),
+        "spatial_pred_first": shown(spatial, 1, "predicted_shift"),
+        "conv_deep_block": str(last),
+        "conv_shift_deep": shown(deep, last, "shift"),
+        "conv_pred_deep": shown(deep, last, "predicted_shift"),
+    }
+
+
+def conv_costs(final: pd.DataFrame, c7: verdicts.Assessment, doses: Mapping[str, tuple[str, str]]) -> Glued:
+    """What placing Dropout before every BN costs at the first and the last dose (after minus
+    before, test accuracy, at the Holm family's confidence), what re-estimating the BN
+    statistics recovers there, and the smallest variance shift at which a cost was shown
+    (the threshold ``casekit diagnose`` uses for convolutional networks)."""
+    labels = list(doses)
+    low, high = labels[0], labels[-1]
+    recovered = final.assign(recovered=final["reest_test_accuracy"] - final["test_accuracy"])
+    costly = [label for label in labels if comparison(c7, f"{label}:").outcome == "above"]
+    shifts = [stats.estimate(final, "shift", config=doses[label][1]).mean for label in costly]
+
+    def at(label: str, column: str, index: int, frame: pd.DataFrame = final) -> evidence.Shown:
+        estimate = stats.estimate(frame, column, config=doses[label][index])
+        return report.format_estimate(estimate, "test_accuracy", difference=column == "recovered")
+
+    return {
+        "conv_dose_low": low,
+        "conv_dose_high": high,
+        "conv_cost_low": comparison(c7, f"{low}:").shown(),
+        "conv_cost_high": comparison(c7, f"{high}:").shown(),
+        "conv_cost_words": evidence.phrase(c7.conditions["cost_somewhere"], **COST_WORDS),
+        "n_doses_cost": verdicts.count(
+            "doses where before-BN costs accuracy",
+            list(c for c in c7.comparisons.values() if "after minus before" in c.name),
+            "above",
+        ),
+        "n_doses": str(len(labels)),
+        "conv_after_high": at(high, "test_accuracy", 0),
+        "conv_before_high": at(high, "test_accuracy", 1),
+        "conv_before_low": at(low, "test_accuracy", 1),
+        "conv_after_low": at(low, "test_accuracy", 0),
+        "conv_reest_low": at(low, "recovered", 1, recovered),
+        "conv_reest_high": at(high, "recovered", 1, recovered),
+        "conv_warning_shift": report.value(min(shifts), 1) if shifts else "none",
+        "conv_control_words": comparison(c7, "control").words(),
+    }
+
+
+#: BatchNormalization's default momentum: the weight its moving statistics keep per step.
+BN_MOMENTUM = 0.99
+
+
+def conv_training(dataset: Any, batch_size: int, epochs: int) -> Glued:
+    """How much of BatchNormalization's initial moving variance is left after training:
+    its momentum to the power of the training steps taken (a check that the moving
+    statistics measured later are the trained network's, not their starting values)."""
+    steps = -(-len(dataset.x_train) // batch_size) * epochs
+    return {"moving_init_left": f"{BN_MOMENTUM**steps:.0e}"}
+
+
+def conv_remedy(final: pd.DataFrame, doses: Mapping[str, tuple[str, str]]) -> Glued:
+    """Whether re-estimating the BN statistics after training undoes the cost at the last
+    dose: the network with dropout after the last BN minus the before-BN network with its
+    statistics re-estimated, test accuracy paired by seed, against the accuracy margin.
+    Within the margin, the cost was the inference-time shift; beyond it, the rest was done
+    during training, where BN normalized with dropout noise in its batch statistics."""
+    label = list(doses)[-1]
+    after, before = doses[label]
+    left = final[final["config"] == after].set_index("seed")["test_accuracy"]
+    right = final[final["config"] == before].set_index("seed")["reest_test_accuracy"]
+    residual = rules.compare(
+        f"{label}: after minus re-estimated before, test accuracy",
+        stats.mean_ci((left - right).dropna()),
+        rules.ACCURACY,
+    )
+    words = {
+        "equivalent": "undoes the cost: it was the shift at inference",
+        "above": "leaves a cost: part of the harm is done during training, where BatchNormalization "
+        "normalizes with the dropout noise in its batch statistics",
+        "below": "more than undoes the cost",
+        "inconclusive": "is not settled by these seeds",
+    }
+    return {
+        "conv_residual": residual.shown(),
+        "conv_remedy_words": evidence.phrase(residual.decided(), **words),
+    }
+
+
+def _rate_of(final: pd.DataFrame, config: str) -> str:
+    return f"{float(final.loc[final['config'] == config, 'rate'].iloc[0]):g}"
+
+
+def conv_regularizers(
+    final: pd.DataFrame,
+    c8: verdicts.Assessment,
+    *,
+    dropout: Sequence[str],
+    spatial: Sequence[str],
+    none: str,
+    noise: float,
+) -> Glued:
+    """Section 4's passage: whether the network without dropout memorizes the wrong labels
+    (its training accuracy on them above the ``1 - noise`` share that is right), the rate
+    each kind of dropout was given on validation data, each one's gain over no dropout (test
+    accuracy), SpatialDropout against Dropout, and the control."""
+    plain, channel = verdicts.chosen_rate(final, dropout), verdicts.chosen_rate(final, spatial)
+    fit = stats.estimate(final, "train_accuracy", config=none)
+    right = 1 - noise
+    memorizes = evidence.above(
+        fit, right, "no dropout: training accuracy on the noisy labels above the right share"
+    )
+    return {
+        "fit_none_noisy": report.format_estimate(fit, "train_accuracy"),
+        "right_share": f"{right:.0%}",
+        "memorizes_words": evidence.words(
+            memorizes,
+            "memorizes wrong labels, so a regularizer has something to prevent",
+            "does not memorize them",
+        ),
+        "chosen_dropout": _rate_of(final, plain),
+        "chosen_spatial": _rate_of(final, channel),
+        "gain_dropout": paired_words(final, plain, none),
+        "gain_spatial": comparison(c8, f"{channel} minus {none}, test").shown(),
+        "spatial_vs_dropout": comparison(c8, f"{channel} minus {plain}, test").shown(),
+        "spatial_words": evidence.phrase(c8.conditions["advantage"], **SPATIAL_WORDS),
+        "spatial_control_words": comparison(c8, "control").words(),
+        "acc_none_noisy": report.format_estimate(
+            stats.estimate(final, "test_accuracy", config=none), "test_accuracy"
+        ),
+    }
+
+
+# Chapter 5 ------------------------------------------------------------------------------
+
 
 def power_counts(power: pd.DataFrame, records: Iterable[Mapping[str, Any]]) -> Glued:
     """How many comparisons the ledger lists, how many are inconclusive, how many of those
@@ -454,7 +627,7 @@ def ledger_decisions(records: Iterable[Mapping[str, Any]]) -> Glued:
     return {f"ledger_{record['id']}": ledger.decision(dict(record)) for record in records}
 
 
-# Chapter 5 ------------------------------------------------------------------------------
+# Chapter 6 ------------------------------------------------------------------------------
 
 
 def exact_checks(table: pd.DataFrame, column: str = "tensorflow") -> Glued:

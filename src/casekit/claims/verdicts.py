@@ -149,7 +149,64 @@ def c6(placement: str, phases_hold: str, control: str) -> str:
     return "partly supported" if phases_hold == YES else "refuted"
 
 
-RULES: Mapping[str, Callable[..., str]] = {"C1": c1, "C2": c2, "C3": c3, "C4": c4, "C5": c5, "C6": c6}
+def c7(shift: str, cost_somewhere: str, cost_everywhere: str, control: str) -> str:
+    """C7 "Dropout before BatchNormalization costs accuracy in convolutional networks" (Li et
+    al. 2019's variance shift, tested in its home setting).
+
+    ``shift``: the Dropout-before-BN network's moving / inference variance ratio minus the
+    same ratio without dropout, paired by seed, against the ratio margin; ``cost_somewhere``
+    and ``cost_everywhere``: the network with the dropout after the last BN minus the one with
+    it before every BN, test accuracy, one Holm family over every dose (rate x depth) tested:
+    above the accuracy margin at some dose, and at every dose; ``control``: dropout after the
+    last BN beats no dropout on validation data, so "no cost" is read where dropout acts.
+
+    Supported when the cost shows at every dose and the variance shifts; partly supported
+    when it shows at some doses only (or without a measured shift); refuted when no dose
+    shows it and the control holds; inconclusive when an undecided comparison or a failed
+    control leaves it open.
+    """
+    if cost_somewhere == "above":
+        return "supported" if cost_everywhere == YES and shift == "above" else "partly supported"
+    if cost_somewhere == "inconclusive" or control != YES:
+        return "inconclusive"
+    return "refuted"
+
+
+def c8(advantage: str, spatial_gain: str, control: str) -> str:
+    """C8 "Dropout barely regularizes a conv net; use SpatialDropout" (chapter 0's advice).
+
+    ``advantage``: SpatialDropout minus Dropout, each at its rate chosen on validation data,
+    test accuracy paired by seed, against the accuracy margin; ``spatial_gain``: SpatialDropout
+    minus no dropout, the same way; ``control``: some dropout beats no dropout on validation
+    data in the regime (regularization matters there).
+
+    Supported when SpatialDropout beats Dropout beyond the margin; partly supported when the
+    two are shown equivalent and SpatialDropout itself regularizes (a gain beyond the margin):
+    a good choice, not a better one; refuted when Dropout is better, or when they are
+    equivalent and SpatialDropout gains nothing; inconclusive when a comparison is undecided
+    or dropout does not matter in the regime.
+    """
+    if advantage == "above":
+        return "supported"
+    if advantage == "inconclusive" or control != YES:
+        return "inconclusive"
+    if advantage == "equivalent" and spatial_gain == "above":
+        return "partly supported"
+    if advantage == "equivalent" and spatial_gain == "inconclusive":
+        return "inconclusive"
+    return "refuted"
+
+
+RULES: Mapping[str, Callable[..., str]] = {
+    "C1": c1,
+    "C2": c2,
+    "C3": c3,
+    "C4": c4,
+    "C5": c5,
+    "C6": c6,
+    "C7": c7,
+    "C8": c8,
+}
 
 #: The values each rule's conditions can take (the reachability test enumerates them).
 DOMAINS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
@@ -159,6 +216,8 @@ DOMAINS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "C4": {"some_better": SOME, "every_worse": (YES, NO), "control": (YES, NO)},
     "C5": {"high_rate_underfits": MAYBE, "low_rate_overfits": MAYBE},
     "C6": {"placement": SOME, "phases_hold": (YES, NO), "control": (YES, NO)},
+    "C7": {"shift": OUTCOME, "cost_somewhere": SOME, "cost_everywhere": (YES, NO), "control": (YES, NO)},
+    "C8": {"advantage": OUTCOME, "spatial_gain": OUTCOME, "control": (YES, NO)},
 }
 
 
@@ -219,6 +278,8 @@ def _value(condition: evidence.Decided | str | bool) -> str:
 #: share of the training labels replaced by wrong digits, where dropout measurably helps
 #: (the positive control; chosen on validation data by the pilot in chapter 0).
 ARTICLE, NOISY = "article's settings", "noisy labels"
+#: The regime of a network that is not the article's, trained on the digits as they are.
+CLEAN = "clean labels"
 
 
 @dataclass(frozen=True)
@@ -507,3 +568,107 @@ def assess_c6(
         for regime, matters in placement_by_regime.items()
     }
     return _assess("C6", per_regime, controls, [])
+
+
+def assess_c7(
+    final: pd.DataFrame,
+    *,
+    shift_pair: tuple[str, str],
+    doses: Mapping[str, tuple[str, str]],
+    control_pair: tuple[str, str],
+    regime: str = CLEAN,
+) -> Assessment:
+    """C7 from the conv chapter's runs (``final`` with the probe columns of
+    :func:`casekit.lab.probes.shift_and_reestimate`), by config name:
+
+    - ``shift_pair``: (Dropout before BN, no dropout) at the article's rate and the shallow
+      depth; their paired difference of the moving / inference variance ratio;
+    - ``doses``: for each dose, its label and (dropout after the last BN, dropout before every
+      BN); after minus before, test accuracy, one Holm family;
+    - ``control_pair``: (dropout after the last BN, no dropout), validation accuracy.
+    """
+    if not doses:
+        raise ValueError("assess_c7 needs at least one dose")
+    before, none = shift_pair
+    shift = rules.compare(
+        f"{before} minus no dropout: moving / inference variance",
+        stats.paired_difference(final, "shift", before, none),
+        rules.RATIO,
+        regime=regime,
+    )
+    costs = rules.family(
+        {
+            f"{label}: after minus before, test accuracy": stats.paired_difference(
+                final, "test_accuracy", after, first
+            )
+            for label, (after, first) in doses.items()
+        },
+        rules.ACCURACY,
+        regime=regime,
+    )
+    check = control(final, *control_pair, regime=regime)
+    controls = {regime: holds(check, f"{regime}: dropout after the last BN helps")}
+    family = list(costs.values())
+    everywhere = all(c.outcome == "above" for c in family)
+    conditions = {
+        "shift": shift.decided(),
+        "cost_somewhere": rules.any_outcome("a dose where before-BN costs accuracy", family, "above"),
+        "cost_everywhere": rules.combined(
+            "every dose: before-BN costs accuracy", YES if everywhere else NO, family
+        ),
+        "control": controls[regime],
+    }
+    return _assess("C7", {regime: conditions}, controls, [shift, *family, check], shift=shift.estimate)
+
+
+def chosen_rate(final: pd.DataFrame, configs: Sequence[str]) -> str:
+    """The config among ``configs`` (one kind of dropout at several rates) with the highest
+    mean validation accuracy: a choice made on validation data, not a claim that it is best."""
+    if not configs:
+        raise ValueError("chosen_rate needs at least one config")
+    means = {name: stats.estimate(final, "val_accuracy", config=name).mean for name in configs}
+    return max(configs, key=lambda name: means[name])
+
+
+def assess_c8(
+    final: pd.DataFrame,
+    *,
+    dropout: Sequence[str],
+    spatial: Sequence[str],
+    none: str,
+    regime: str = NOISY,
+) -> Assessment:
+    """C8 from the conv chapter's runs in a regime where regularization matters: ``dropout``
+    and ``spatial`` list each kind's configs at the rates tried; each kind's rate is chosen
+    on validation accuracy (:func:`chosen_rate`), then SpatialDropout minus Dropout and
+    SpatialDropout minus no dropout (``none``) are read on test accuracy, paired by seed. The
+    control: the better of the two chosen configs (on validation) minus no dropout,
+    validation accuracy."""
+    plain, channel = chosen_rate(final, dropout), chosen_rate(final, spatial)
+    advantage = rules.compare(
+        f"{channel} minus {plain}, test accuracy",
+        stats.paired_difference(final, "test_accuracy", channel, plain),
+        rules.ACCURACY,
+        regime=regime,
+    )
+    gain = rules.compare(
+        f"{channel} minus {none}, test accuracy",
+        stats.paired_difference(final, "test_accuracy", channel, none),
+        rules.ACCURACY,
+        regime=regime,
+    )
+    check = control(final, chosen_rate(final, [plain, channel]), none, regime=regime)
+    controls = {regime: holds(check, f"{regime}: dropout helps the conv net")}
+    conditions = {
+        "advantage": advantage.decided(),
+        "spatial_gain": gain.decided(),
+        "control": controls[regime],
+    }
+    return _assess(
+        "C8",
+        {regime: conditions},
+        controls,
+        [advantage, gain, check],
+        advantage=advantage.estimate,
+        spatial_gain=gain.estimate,
+    )

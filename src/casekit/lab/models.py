@@ -138,8 +138,11 @@ def describe(model: Any) -> list[str]:
         kind = type(item).__name__
         if kind == "Dense":
             rows.append(f"Dense({config['units']}, activation={config['activation']!r})")
-        elif kind == "Dropout":
-            rows.append(f"Dropout({config['rate']:g})")
+        elif kind in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"):
+            rows.append(f"{kind}({config['rate']:g})")
+        elif kind == "Conv2D":
+            strides = "" if tuple(config["strides"]) == (1, 1) else f", strides={tuple(config['strides'])}"
+            rows.append(f"Conv2D({config['filters']}, {tuple(config['kernel_size'])}{strides})")
         elif kind == "Activation":
             rows.append(f"Activation({config['activation']!r})")
         else:

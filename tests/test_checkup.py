@@ -236,8 +236,9 @@ def test_row_conv_dropout_conv(tmp_path: Path) -> None:
     result = _row(model, tmp_path)
     # plain Dropout on 4-D conv maps: SpatialDropout2D drops whole channels (chapter 00, 8)
     finding = _one(result, "dropout-on-feature-maps")
-    assert _codes(result) == ["dropout-on-feature-maps"] and finding.severity == "caution"
-    assert finding.fix.startswith("use SpatialDropout2D(0.3)")
+    assert _codes(result) == ["dropout-on-feature-maps"]
+    assert finding.severity == diagnosis.FEATURE_MAP_SEVERITY
+    assert finding.fix.startswith("try SpatialDropout2D(0.3)")
 
 
 def test_row_lstm_recurrent_dropout(tmp_path: Path) -> None:
@@ -339,7 +340,7 @@ def test_findings_are_grouped_by_severity_in_the_text() -> None:
         "caution (1):",
         "info (1):",
     ]
-    assert "      see: chapters/00-why-dropout-seems-broken#symptom-spatial" in lines
+    assert "      see: chapters/04-conv-nets#conv-spatial" in lines
 
 
 def test_a_model_too_large_for_data_is_a_one_line_error_on_the_command_line(

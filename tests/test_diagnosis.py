@@ -225,9 +225,18 @@ def test_plain_dropout_on_feature_maps_suggests_spatial_dropout(
     keras = keras_module()
     model = _sequential(getattr(keras.layers, conv)(4, 3), keras.layers.Dropout(0.3), shape=shape)
     (finding,) = casekit.diagnose(model).findings
-    assert finding.code == "dropout-on-feature-maps" and finding.severity == "caution"
-    assert finding.fix.startswith(f"use {spatial}(0.3)")
-    assert finding.section == "chapters/00-why-dropout-seems-broken#symptom-spatial"
+    assert finding.code == "dropout-on-feature-maps" and finding.severity == diagnosis.FEATURE_MAP_SEVERITY
+    assert finding.fix.startswith(f"try {spatial}(0.3)")
+    assert finding.section == "chapters/04-conv-nets#conv-spatial"
+
+
+def test_the_feature_map_severity_follows_chapter_4_s_verdict_on_spatial_dropout() -> None:
+    """``caution`` only where chapter 4 shows SpatialDropout regularizing better than Dropout."""
+    from casekit.claims import ledger
+
+    chapter = Path(__file__).parent.parent / "chapters" / "04-conv-nets.ipynb"
+    verdict = ledger.glued_values(chapter)["verdict_C8"]
+    assert diagnosis.FEATURE_MAP_SEVERITY == ("caution" if verdict == "supported" else "info")
 
 
 def test_dropout_that_already_drops_channels_or_sequence_features_is_not_flagged() -> None:
@@ -249,7 +258,7 @@ def test_channels_first_feature_maps_get_the_matching_data_format() -> None:
         keras.layers.Conv2D(4, 3, data_format="channels_first"), keras.layers.Dropout(0.3), shape=(3, 8, 8)
     )
     (finding,) = _only(model, "dropout-on-feature-maps")
-    assert finding.fix.startswith('use SpatialDropout2D(0.3, data_format="channels_first")')
+    assert finding.fix.startswith('try SpatialDropout2D(0.3, data_format="channels_first")')
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
@@ -398,11 +407,13 @@ def test_findings_are_ordered_by_severity() -> None:
         layers.Dropout(0.9),  # info: keep_prob note (wide layer)
         layers.Reshape((32, 32, 1)),
         layers.Conv2D(4, 3),
-        layers.Dropout(0.2),  # caution: plain Dropout on feature maps
+        layers.Dropout(0.2),  # plain Dropout on feature maps: FEATURE_MAP_SEVERITY
         layers.BatchNormalization(),  # warning: Dropout feeds it directly
     )
     severities = [finding.severity for finding in casekit.diagnose(model).findings]
-    assert severities == ["warning", "caution", "info"]
+    assert severities == sorted(
+        ["warning", diagnosis.FEATURE_MAP_SEVERITY, "info"], key=diagnosis.SEVERITIES.index
+    )
 
 
 def test_readme_lists_every_check() -> None:

@@ -11,7 +11,9 @@ The checks read the model as saved, with no data and no training. Each is listed
   by branches added without dropout), ``info`` through a nonlinearity (it changes how much
   arrives).
 - ``dropout-on-feature-maps``: plain Dropout without ``noise_shape`` on 3-D/4-D/5-D
-  feature maps; SpatialDropout of the matching rank drops whole channels (chapter 00, 8).
+  feature maps; SpatialDropout of the matching rank drops whole channels (chapter 00, 8),
+  and chapter 4 measures whether it regularizes better (its severity,
+  :data:`FEATURE_MAP_SEVERITY`, follows that verdict).
 - ``recurrent-dropout-no-cudnn``: ``recurrent_dropout > 0`` in LSTM/GRU rules out the
   cuDNN kernel (chapter 00, 9).
 - ``high-rate-narrow-layer`` and ``rate-may-be-keep-prob``: a rate of 0.8 or more is the
@@ -55,6 +57,11 @@ NARROW_UNITS = 256
 HIGH_RATE = 0.8
 
 _CHAPTER_00 = "chapters/00-why-dropout-seems-broken"
+#: The severity of ``dropout-on-feature-maps``, from chapter 4's verdict on claim C8
+#: ("SpatialDropout regularizes conv nets better than Dropout"): ``caution`` when the chapter
+#: supports it, ``info`` otherwise (``tests/test_diagnosis.py`` holds this to the stored
+#: chapter's verdict).
+FEATURE_MAP_SEVERITY = "info"
 #: Where the book measures Dropout -> BatchNormalization on convolutional feature maps.
 _CONV_DISHARMONY = "chapters/04-conv-nets#conv-disharmony"
 
@@ -74,7 +81,7 @@ CHECKS: dict[str, Check] = {
         "Dropout noise reaching a BatchNormalization layer, directly or through other layers",
     ),
     "dropout-on-feature-maps": Check(
-        f"{_CHAPTER_00}#symptom-spatial",
+        "chapters/04-conv-nets#conv-spatial",
         "plain Dropout without noise_shape on 3-D/4-D/5-D convolutional feature maps",
     ),
     "recurrent-dropout-no-cudnn": Check(
@@ -723,12 +730,14 @@ def _feature_map_finding(call: Call) -> Finding | None:
     argument = ', data_format="channels_first"' if channels_first else ""
     return Finding(
         "dropout-on-feature-maps",
-        "caution",
+        FEATURE_MAP_SEVERITY,
         (call.name,),
-        f"plain Dropout on {rank}-D feature maps drops single positions, but neighbouring positions are "
-        "strongly correlated, so the dropped values are mostly recoverable and it regularizes little",
+        f"plain Dropout on {rank}-D feature maps drops single positions, and neighbouring positions "
+        f"are correlated; {spatial} drops whole channels instead. Chapter 4 compares the two where "
+        "dropout matters: which regularizes a given network better is for its validation data to say",
         SECTIONS["dropout-on-feature-maps"],
-        f"use {spatial}({_rate(call):g}{argument}), which drops whole channels",
+        f"try {spatial}({_rate(call):g}{argument}), which drops whole channels, and keep whichever "
+        "does better on validation data",
     )
 
 

@@ -38,7 +38,9 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim of the article with the chapter that decides it and its evidence keys."""
+    """A claim with the chapter that decides it and its evidence keys. ``quote`` is the
+    article's words verbatim when ``source`` is ``"seed_article"``; otherwise the claim as
+    ``source`` (a key of ``book/references.bib``) makes it."""
 
     id: str
     quote: str
@@ -46,10 +48,12 @@ class Claim:
     evidence: tuple[tuple[str, str, str], ...]  # (label, chapter, glue key)
     #: The sections that hold the evidence: (link text, chapter, MyST label of the section).
     sections: tuple[tuple[str, str, str], ...] = ()
+    source: str = "seed_article"
 
 
 #: C1-C6 are the article's claims; C7 is Li et al.'s finding in the convolutional networks
-#: it was made in, C8 the advice of chapter 0's table; chapter 4 tests both.
+#: it was made in, C8 the common advice for feature maps after Tompson et al.; chapter 4
+#: tests both.
 CLAIMS: tuple[Claim, ...] = (
     Claim(
         "C1",
@@ -174,6 +178,7 @@ CLAIMS: tuple[Claim, ...] = (
             ("the cost by dose", "04-conv-nets", "conv-disharmony"),
             ("the shift by channel", "04-conv-nets", "conv-shift"),
         ),
+        "li2019disharmony",
     ),
     Claim(
         "C8",
@@ -185,6 +190,7 @@ CLAIMS: tuple[Claim, ...] = (
             ("noisy labels: Dropout against no dropout", "04-conv-nets", "gain_dropout"),
         ),
         (("SpatialDropout against Dropout", "04-conv-nets", "conv-spatial"),),
+        "tompson2015efficient",
     ),
 )
 
@@ -342,6 +348,7 @@ def collect(chapters: Path, overrides: dict[str, dict[str, str]] | None = None) 
             {
                 "id": claim.id,
                 "quote": claim.quote,
+                "source": claim.source,
                 "verdict": verdict,
                 "fragile": fragile,
                 "label": label(verdict, fragile),

@@ -163,8 +163,8 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "C7",
-        "Dropout placed before BatchNormalization shifts the variance BatchNormalization normalizes "
-        "with and costs accuracy in convolutional networks (Li et al. 2019).",
+        "Dropout before BatchNormalization shifts the variance it normalizes with and costs accuracy "
+        "in convolutional networks.",
         "04-conv-nets",
         (
             ("after minus before, first dose, test accuracy", "04-conv-nets", "conv_cost_low"),

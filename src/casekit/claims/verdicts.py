@@ -645,18 +645,12 @@ def assess_c8(
     control: the better of the two chosen configs (on validation) minus no dropout,
     validation accuracy."""
     plain, channel = chosen_rate(final, dropout), chosen_rate(final, spatial)
-    advantage = rules.compare(
-        f"{channel} minus {plain}, test accuracy",
-        stats.paired_difference(final, "test_accuracy", channel, plain),
-        rules.ACCURACY,
-        regime=regime,
-    )
-    gain = rules.compare(
-        f"{channel} minus {none}, test accuracy",
-        stats.paired_difference(final, "test_accuracy", channel, none),
-        rules.ACCURACY,
-        regime=regime,
-    )
+
+    def test_gap(a: str, b: str) -> rules.Comparison:
+        gap = stats.paired_difference(final, "test_accuracy", a, b)
+        return rules.compare(f"{a} minus {b}, test accuracy", gap, rules.ACCURACY, regime=regime)
+
+    advantage, gain = test_gap(channel, plain), test_gap(channel, none)
     check = control(final, chosen_rate(final, [plain, channel]), none, regime=regime)
     controls = {regime: holds(check, f"{regime}: dropout helps the conv net")}
     conditions = {

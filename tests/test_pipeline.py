@@ -48,7 +48,10 @@ def _digest(folder: Path) -> dict[str, str]:
             ["--only", "01", "-p", "rate", "1.0"],
             "rate must be a number in [0, 1) (the fraction dropped); got 1.0",
         ),
-        (["--only", "99"], "unknown chapter '99'; available: 00, 01, 02, 03, 04, 05 (or their file names)"),
+        (
+            ["--only", "99"],
+            "unknown chapter '99'; available: 00, 01, 02, 03, 04, 05, 06 (or their file names)",
+        ),
         (
             ["--update", "-p", "seeds", "2"],
             "--update stores the default-profile outputs only; drop --profile/-p (got seeds)",

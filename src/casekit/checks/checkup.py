@@ -45,10 +45,12 @@ from casekit.lab import data, probes
 #: (median over units) is reported; chapter 01 measures about 2.4 at rate 0.5.
 SHIFT_THRESHOLD = 1.2
 #: For a BatchNormalization layer on convolutional feature maps: the smallest variance shift
-#: (median channel) at which chapter 4 measured an accuracy cost of Dropout before
-#: BatchNormalization, rounded down (``tests/test_checkup.py`` holds it at or below the
-#: value the stored chapter glues as ``conv_warning_shift``). A shift at or above it is a
-#: ``warning``; one above :data:`SHIFT_THRESHOLD` but below it, a ``caution``.
+#: at which chapter 4 measured an accuracy cost of Dropout before BatchNormalization, rounded
+#: down (``tests/test_checkup.py`` holds it at or below the value the stored chapter glues as
+#: ``conv_warning_shift``). The chapter takes the median over every BatchNormalization
+#: channel of a network, and single layers of those networks measured less, so a layer
+#: below it may still belong to a network that pays a cost: a layer's shift at or above it
+#: is a ``warning``; one above :data:`SHIFT_THRESHOLD` but below it, a ``caution``.
 CONV_SHIFT_THRESHOLD = 3.0
 #: The section of chapter 4 that measures it.
 CONV_SECTION = "chapters/04-conv-nets#conv-disharmony"
@@ -288,7 +290,7 @@ def _reading(shift: float, feature_maps: bool) -> str:
     where = "at or above" if shift >= CONV_SHIFT_THRESHOLD else "below"
     return (
         f"{where} {CONV_SHIFT_THRESHOLD:g}, the smallest shift at which chapter 4 measured an accuracy "
-        "cost on convolutional feature maps"
+        "cost on convolutional feature maps (a median over a whole network's channels)"
     )
 
 

@@ -521,7 +521,7 @@ def test_densenet_121_with_the_papers_dropout() -> None:
     assert feeds["conv2_block1_2_conv_drop"].severity == "warning"
     # Transition: conv -> Dropout -> AveragePooling2D -> the next block's BN: caution.
     assert feeds["pool2_conv_drop"].path == ("pool2_conv_drop", "pool2_pool", "conv3_block1_0_bn")
-    assert {f.severity for f in findings} == {"warning", "caution"}
+    assert {f.severity for f in findings} == {"warning", "caution", diagnosis.FEATURE_MAP_SEVERITY}
 
 
 def test_resnet_50() -> None:

@@ -146,6 +146,28 @@ def replicas_vs_plain(dataset: data.Dataset) -> tuple[Gap, Gap]:
     return gap, mutant
 
 
+def stacked_vs_plain(dataset: data.Dataset) -> tuple[Gap, Gap]:
+    """:func:`casekit.lab.replicas.fit_stacked` without dropout or shuffling: each stacked
+    run of seeds 0-2 against its own plain run (the gap: the same model, only Adam's fused
+    kernel rounds differently), and run 0 against seed 1's plain run (the mutation)."""
+    placement, seeds = ("dense", "bn", "relu"), (0, 1, 2)
+    wide, frames = replicas.fit_stacked(
+        [lambda: models.build(placement, rate=0.0)] * len(seeds), seeds, dataset, epochs=2, shuffle=False
+    )
+    gap, plain = Gap(), []
+    for index, seed in enumerate(seeds):
+        model, history = plain_run(placement, 0.0, seed, dataset, epochs=2, shuffle=False)
+        plain.append((model, history))
+        frame = {column: list(frames[index][column]) for column in history}
+        gap |= history_gap(frame, history, counts(dataset))
+        gap |= weight_gap(replicas.member(wide, index).get_weights(), model.get_weights())
+    frame = {column: list(frames[0][column]) for column in plain[1][1]}
+    mutant = history_gap(frame, plain[1][1], counts(dataset)) | weight_gap(
+        replicas.member(wide, 0).get_weights(), plain[1][0].get_weights()
+    )
+    return gap, mutant
+
+
 def alone_vs_beside_others(dataset: data.Dataset) -> tuple[Gap, Gap]:
     """Without dropout only the batch order is random: replica seed 5 alone against seed 5
     beside seeds 0 and 9 (the gap), and against its neighbour seed 0, whose batch order

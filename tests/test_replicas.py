@@ -8,7 +8,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from casekit._runtime import enable_determinism
-from casekit.lab import data, models, replicas, training
+from casekit.lab import convnets, data, models, replicas, training
 
 
 def test_replicas_start_from_the_single_run_weights(tiny: data.Dataset) -> None:
@@ -29,17 +29,38 @@ def test_without_randomness_replicas_follow_the_single_run_trajectories(tiny: da
     assert mutant.beyond(), mutant
 
 
+def test_stacked_runs_follow_their_single_run_trajectories(tiny: data.Dataset) -> None:
+    """A stack (the conv chapter's way of training runs side by side) holds each run's own
+    model: without dropout and shuffling each must retrace its plain single run within the
+    cross-path tolerances; another seed's run lies far outside."""
+    gap, mutant = crosspath.stacked_vs_plain(tiny)
+    assert gap.within(), gap
+    assert mutant.beyond(), mutant
+
+
+def test_a_stacked_run_starts_as_its_single_run_and_is_its_own_model(tiny: data.Dataset) -> None:
+    spec = convnets.ConvSpec(2, "spatial", "before", 0.5)
+    wide = replicas.stack([spec.build, convnets.ConvSpec(2).build], [3, 4], images=tiny.x_train)
+    enable_determinism(3)
+    single = spec.build()
+    for a, b in zip(replicas.member(wide, 0).get_weights(), single.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert replicas.member(wide, 1).name == "conv_2" and wide.seeds == (3, 4)
+    with pytest.raises(ValueError, match="stack needs one seed per model and at least one model; got 2 models and 1 seeds"):
+        replicas.stack([spec.build, spec.build], [0])
+
+
 def test_batch_orders_are_per_seed_permutations() -> None:
-    group = [replicas.Replica(0.2, 0), replicas.Replica(0.8, 0), replicas.Replica(0.2, 1)]
-    first, second = (replicas.batch_orders(group, 50, epoch) for epoch in (0, 1))
+    seeds = [0, 0, 1]  # two replicas with one seed (two rates), one with another
+    first, second = (replicas.batch_orders(seeds, 50, epoch) for epoch in (0, 1))
     assert first.shape == (50, 3) and first.dtype == np.int32
     for column in (*first.T, *second.T):
         assert sorted(column) == list(range(50))
     np.testing.assert_array_equal(first[:, 0], first[:, 1])  # one seed, one order (paired by seed)
     assert (first[:, 0] != first[:, 2]).any()  # another seed, another order
     assert (first[:, 0] != second[:, 0]).any()  # another epoch, another order
-    np.testing.assert_array_equal(replicas.batch_orders(group, 50, 0), first)  # reproducible
-    unshuffled = replicas.batch_orders(group, 50, 0, shuffle=False)
+    np.testing.assert_array_equal(replicas.batch_orders(seeds, 50, 0), first)  # reproducible
+    unshuffled = replicas.batch_orders(seeds, 50, 0, shuffle=False)
     np.testing.assert_array_equal(unshuffled, np.tile(np.arange(50)[:, None], (1, 3)))
 
 

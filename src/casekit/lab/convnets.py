@@ -16,10 +16,11 @@ later block works on 7x7 maps; the head is ``Flatten -> Dense(10, softmax)``, co
 as the article compiles (:func:`casekit.lab.models.compile_like_article`). The images
 arrive flat, ``(batch, 784)``, as in every chapter, and are reshaped inside the model.
 
-:func:`run` trains a grid of specs x seeds with :func:`casekit.lab.training.run_grid` (one
-model per run: grouped convolutions, which would let seeds train side by side as
-:mod:`casekit.lab.replicas` does for Dense layers, run many times slower than separate
-models on CPUs) and adds each run's settings as columns.
+:func:`run` trains a grid of specs x seeds with :func:`casekit.lab.training.run_stacked`:
+each run is its own model, built under its seed, and up to ten train side by side in one
+compiled step (:func:`casekit.lab.replicas.stack`; a grouped convolution, the Dense
+layers' way of training replicas, runs many times slower than separate models on CPUs),
+and adds each run's settings as columns.
 """
 
 from __future__ import annotations
@@ -151,12 +152,13 @@ def run(
     probe: training.Probe | None = None,
     progress: bool = True,
 ) -> training.Results:
-    """:func:`casekit.lab.training.run_grid` over ``configs``, with each run's settings
+    """Train every spec in ``configs`` with every seed, :data:`casekit.lab.training.STACK_SIZE`
+    runs side by side (:func:`casekit.lab.training.run_stacked`), with each run's settings
     (:meth:`ConvSpec.settings`) as columns of ``history`` and ``final``."""
     for name, spec in configs.items():
         if not isinstance(spec, ConvSpec):
             raise ValueError(f"config {name!r} must be a ConvSpec; got {type(spec).__name__}")
-    results = training.run_grid(
+    return training.run_stacked(
         {name: spec.build for name, spec in configs.items()},
         dataset,
         seeds=seeds,
@@ -164,18 +166,5 @@ def run(
         batch_size=batch_size,
         probe=probe,
         progress=progress,
-    )
-
-    def with_settings(frame: Any) -> Any:
-        columns = {key: frame["config"].map(lambda c, k=key: configs[c].settings()[k]) for key in SETTINGS}
-        out = frame.copy()
-        for position, key in enumerate(SETTINGS):
-            out.insert(2 + position, key, columns[key])
-        return out
-
-    return training.Results(
-        history=with_settings(results.history),
-        final=with_settings(results.final),
-        tables=dict(results.tables),
-        seconds=results.seconds,
+        settings={name: spec.settings() for name, spec in configs.items()},
     )

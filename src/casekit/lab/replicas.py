@@ -14,6 +14,14 @@ matrix of row indices, gathered from the training images inside the compiled ste
 a replica's batch ``i`` holds the rows ``order[i*b:(i+1)*b, r]``. What differs from separate
 runs is only which random streams draw the orders and the masks. :func:`member` turns a
 replica back into a standalone Keras model for probes.
+
+Models that are not a stack of Dense layers (the convolutional networks of
+:mod:`casekit.lab.convnets`) train side by side another way, :func:`stack`: each replica
+*is* its own single-run model, built under its seed, and the stacked model only runs
+them all in one compiled step, each on its own rows, with the summed loss.
+
+Both train with :func:`casekit.lab.optimizers.adam` (Keras's Adam, fused into one kernel
+per variable on TensorFlow): all of a replica's epochs run in one compiled call per epoch.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from casekit._runtime import enable_determinism, keras_module
-from casekit.lab import models
+from casekit.lab import models, optimizers
 
 
 def _layers() -> Any:
@@ -199,6 +207,9 @@ class WideModel:
     ``model`` reads images ``(batch, 784)`` and gives every replica's prediction ``(batch,
     replicas, 10)`` (inference, probes, evaluation); ``trainer`` shares its layers and reads
     ``(batch, replicas)`` row indices into the training images (None until :func:`fit`).
+    ``seeds`` are the replicas' seeds, which draw their batch orders. A Dense stack
+    (:func:`build`) keeps its ``placement``, ``width`` and ``replicas``; a :func:`stack`
+    keeps its ``members``, the single-run models themselves.
     """
 
     model: Any
@@ -206,6 +217,12 @@ class WideModel:
     width: int
     replicas: tuple[Replica, ...]
     trainer: Any = None
+    seeds: tuple[int, ...] = ()
+    members: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            self.seeds = tuple(replica.seed for replica in self.replicas)
 
 
 def _summed_cross_entropy(y_true: Any, y_pred: Any) -> Any:
@@ -226,9 +243,8 @@ def build(
     With ``images`` (the training images, ``(n, 784)``), also the ``trainer`` that trains
     every replica on its own rows of them.
     """
-    keras = keras_module()
     layers = _layers()
-    ReplicaDense, PerReplicaDropout, ReplicaMetrics, ReplicaGather = replica_layers()
+    ReplicaDense, PerReplicaDropout = replica_layers()[:2]
     placement = tuple(placement)
     if any(":" in token for token in placement):
         raise ValueError(
@@ -259,16 +275,61 @@ def build(
             x = layer(x)
         return x
 
+    model, trainer = _assemble(through, count, images)
+    _copy_into(model, singles)
+    return WideModel(model, placement, width, tuple(replicas), trainer)
+
+
+def _assemble(through: Any, count: int, images: np.ndarray | None) -> tuple[Any, Any]:
+    """The compiled ``(model, trainer)`` pair of ``count`` replicas: ``through`` maps images
+    ``(batch, 784)``, or each replica's own rows ``(replicas, batch, 784)``, to predictions
+    ``(batch, replicas, 10)``; the trainer (None without ``images``) reads row indices."""
+    keras = keras_module()
+    ReplicaMetrics, ReplicaGather = replica_layers()[2:]
     inputs = keras.Input(shape=(784,))
     model = keras.Model(inputs, through(inputs))
-    _copy_into(model, singles)
     model.compile(loss=_summed_cross_entropy, metrics=[ReplicaMetrics(count)])  # for evaluate
     trainer = None
     if images is not None:
         rows = keras.Input(shape=(count,), dtype="int32")
         trainer = keras.Model(rows, through(ReplicaGather(np.asarray(images, dtype="float32"))(rows)))
-        trainer.compile(optimizer="adam", loss=_summed_cross_entropy, metrics=[ReplicaMetrics(count)])
-    return WideModel(model, placement, width, tuple(replicas), trainer)
+        trainer.compile(
+            optimizer=optimizers.adam(), loss=_summed_cross_entropy, metrics=[ReplicaMetrics(count)]
+        )
+    return model, trainer
+
+
+def stack(builds: Sequence[Any], seeds: Sequence[int], *, images: np.ndarray | None = None) -> WideModel:
+    """Single-run models side by side: ``builds[i]()`` built under ``seeds[i]`` (a compiled
+    ``keras.Sequential`` reading ``(batch, 784)`` images, as every run of
+    :func:`casekit.lab.training.run_grid` builds it), each replica its own model.
+
+    The replicas share nothing but the compiled step: each has its own layers, initial
+    weights, BatchNormalization statistics and dropout seed (all as its single run draws
+    them) and, with ``images``, reads its own rows; :func:`member` returns the model itself.
+    """
+    ops = keras_module().ops
+    if len(builds) != len(seeds) or not builds:
+        raise ValueError(
+            f"stack needs one seed per model and at least one model; got {len(builds)} models "
+            f"and {len(seeds)} seeds"
+        )
+    members = []
+    for build_one, seed in zip(builds, seeds, strict=True):
+        enable_determinism(seed)
+        members.append(build_one())
+
+    def through(x: Any) -> Any:
+        outputs = []
+        for index, member_model in enumerate(members):
+            y = x[index] if len(x.shape) == 3 else x  # its own rows, or the shared images
+            for layer in member_model.layers:
+                y = layer(y)
+            outputs.append(y)
+        return ops.stack(outputs, axis=1)
+
+    model, trainer = _assemble(through, len(members), images)
+    return WideModel(model, (), 0, (), trainer, tuple(seeds), tuple(members))
 
 
 def _parametric(model: Any) -> list[Any]:
@@ -298,6 +359,8 @@ def _copy_into(model: Any, singles: list[Any]) -> None:
 
 def member(wide: WideModel, index: int) -> Any:
     """Replica ``index`` as a standalone compiled ``keras.Sequential`` with its trained weights."""
+    if wide.members:
+        return wide.members[index]
     replica = wide.replicas[index]
     single = models.build(wide.placement, rate=replica.rate, width=wide.width)
     for wide_layer, layer in zip(_parametric(wide.model), _parametric(single), strict=True):
@@ -313,15 +376,15 @@ def member(wide: WideModel, index: int) -> Any:
     return single
 
 
-def batch_orders(replicas: Sequence[Replica], size: int, epoch: int, shuffle: bool = True) -> np.ndarray:
+def batch_orders(seeds: Sequence[int], size: int, epoch: int, shuffle: bool = True) -> np.ndarray:
     """The training rows of every replica in ``epoch`` (from 0), as a ``(size, replicas)``
     int32 matrix: column ``r`` is a permutation of ``range(size)`` drawn from replica ``r``'s
     seed and the epoch (``numpy.random.default_rng([seed, epoch])``), or ``range(size)``
     without ``shuffle``. Replicas that share a seed share their order, as separate runs with
     one seed do: comparisons across rates stay paired by seed."""
     columns = [
-        np.random.default_rng([replica.seed, epoch]).permutation(size) if shuffle else np.arange(size)
-        for replica in replicas
+        np.random.default_rng([seed, epoch]).permutation(size) if shuffle else np.arange(size)
+        for seed in seeds
     ]
     return np.stack(columns, axis=1).astype(np.int32)
 
@@ -345,35 +408,73 @@ def fit(
     shuffle: bool = True,
     steps_per_execution: int | None = None,
 ) -> tuple[WideModel, list[Any]]:
-    """Train the wide model; return it and one per-epoch history DataFrame per replica.
-
-    Every replica reads its own batches in its own order (:func:`batch_orders`). History
-    columns match :func:`casekit.lab.training.fit`: ``epoch``, ``loss`` and ``accuracy`` (the
-    running means over the epoch's batches, in training mode), ``val_loss`` and
-    ``val_accuracy`` (the validation split in inference mode after the epoch). A compiled call
-    runs ``steps_per_execution`` batches, by default a whole epoch: a speed lever only.
-    """
-    import pandas as pd
-
+    """Build the wide model of ``replicas`` and :func:`train` it; return it and one
+    per-epoch history DataFrame per replica."""
     keras = keras_module()
     if not replicas:
         raise ValueError("replicas must list at least one (rate, seed)")
     keras.backend.clear_session()
     wide = build(placement, replicas, width=width, images=dataset.x_train)
-    size = len(dataset.x_train)
+    return wide, train(
+        wide,
+        dataset,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        steps_per_execution=steps_per_execution,
+    )
+
+
+def fit_stacked(
+    builds: Sequence[Any],
+    seeds: Sequence[int],
+    dataset: Any,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    shuffle: bool = True,
+) -> tuple[WideModel, list[Any]]:
+    """:func:`stack` the single-run models ``builds`` (one per seed) and :func:`train` them
+    side by side; return the stack and one per-epoch history DataFrame per replica."""
+    keras_module().backend.clear_session()
+    wide = stack(builds, seeds, images=dataset.x_train)
+    return wide, train(wide, dataset, epochs=epochs, batch_size=batch_size, shuffle=shuffle)
+
+
+def train(
+    wide: WideModel,
+    dataset: Any,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    steps_per_execution: int | None = None,
+) -> list[Any]:
+    """Train every replica of ``wide`` on its own batches in its own order
+    (:func:`batch_orders`); return one per-epoch history DataFrame per replica.
+
+    History columns match :func:`casekit.lab.training.fit`: ``epoch``, ``loss`` and
+    ``accuracy`` (the running means over the epoch's batches, in training mode), ``val_loss``
+    and ``val_accuracy`` (the validation split in inference mode after the epoch). A
+    compiled call runs ``steps_per_execution`` batches, by default a whole epoch: a speed
+    lever only.
+    """
+    import pandas as pd
+
+    size, count = len(dataset.x_train), len(wide.seeds)
     wide.trainer.steps_per_execution = steps_per_execution or -(-size // batch_size)
-    enable_determinism(replicas[0].seed)
-    rows: list[list[dict[str, float]]] = [[] for _ in replicas]
+    enable_determinism(wide.seeds[0])
+    rows: list[list[dict[str, float]]] = [[] for _ in range(count)]
     for epoch in range(epochs):
-        order = batch_orders(replicas, size, epoch, shuffle)
+        order = batch_orders(wide.seeds, size, epoch, shuffle)
         history = wide.trainer.fit(
             order, dataset.y_train[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0
         ).history
-        train = _replica_logs({k: v[-1] for k, v in history.items()}, len(replicas))
-        val = _replica_logs(_evaluate(wide, dataset.x_val, dataset.y_val), len(replicas), "val_")
-        for index in range(len(replicas)):
-            rows[index].append({"epoch": epoch + 1, **train[index], **val[index]})
-    return wide, [pd.DataFrame(r) for r in rows]
+        train_logs = _replica_logs({k: v[-1] for k, v in history.items()}, count)
+        val = _replica_logs(_evaluate(wide, dataset.x_val, dataset.y_val), count, "val_")
+        for index in range(count):
+            rows[index].append({"epoch": epoch + 1, **train_logs[index], **val[index]})
+    return [pd.DataFrame(r) for r in rows]
 
 
 def _evaluate(wide: WideModel, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict[str, Any]:
@@ -387,14 +488,14 @@ def evaluate(wide: WideModel, dataset: Any, batch_size: int = 1000) -> list[dict
 
     Uses Keras's categorical cross-entropy, like ``Model.evaluate`` on a single model.
     """
-    out: list[dict[str, float]] = [{} for _ in wide.replicas]
+    out: list[dict[str, float]] = [{} for _ in wide.seeds]
     for split, x, y in (
         ("train", dataset.x_train, dataset.y_train),
         ("val", dataset.x_val, dataset.y_val),
         ("test", dataset.x_test, dataset.y_test),
     ):
         logs = _replica_logs(
-            _evaluate(wide, x, y, batch_size), len(wide.replicas), f"{split}_", ("loss", "accuracy")
+            _evaluate(wide, x, y, batch_size), len(wide.seeds), f"{split}_", ("loss", "accuracy")
         )
         for index, values in enumerate(logs):
             out[index].update(values)

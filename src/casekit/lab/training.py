@@ -214,33 +214,86 @@ def run_replicated(
     vary the data order as well as the initial weights and the masks.
     """
     _check_grid(configs, seeds, "model spec")
-    groups: dict[tuple[Any, ...], list[tuple[str, Any]]] = {}
+    groups: dict[tuple[Any, ...], list[str]] = {}
     for name, spec in configs.items():
-        groups.setdefault((tuple(spec.placement), spec.width), []).append((name, spec))
+        groups.setdefault((tuple(spec.placement), spec.width), []).append(name)
+
+    def fit_group(names: list[str]) -> tuple[list[tuple[str, int]], Any, list[pd.DataFrame]]:
+        spec = configs[names[0]]
+        members = [replicas.Replica(configs[name].rate, seed) for name in names for seed in seeds]
+        wide, frames = replicas.fit(
+            spec.placement, members, dataset, epochs=epochs, batch_size=batch_size, width=spec.width
+        )
+        return [(name, seed) for name in names for seed in seeds], wide, frames
+
+    columns = {name: settings_of(spec) for name, spec in configs.items()}
+    return _run_groups(list(groups.values()), fit_group, columns, configs, seeds, dataset, probe, progress)
+
+
+#: Runs trained side by side in one stacked model by :func:`run_stacked`: beyond about ten,
+#: a step's work no longer shrinks per run, and the compiled graph keeps growing.
+STACK_SIZE = 10
+
+
+def run_stacked(
+    configs: Mapping[str, ModelFactory],
+    dataset: Dataset,
+    *,
+    seeds: tuple[int, ...] | list[int],
+    epochs: int,
+    batch_size: int = 32,
+    probe: Probe | None = None,
+    progress: bool = True,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Results:
+    """:func:`run_grid`, with the runs trained :data:`STACK_SIZE` at a time side by side
+    (:func:`casekit.lab.replicas.fit_stacked`): each run is the model its factory builds
+    under its seed, reading the training data in its own seed's order
+    (:func:`casekit.lab.replicas.batch_orders`). ``settings`` (config name -> columns) adds
+    each run's settings as columns of ``history`` and ``final``, after ``config`` and
+    ``seed``."""
+    _check_grid(configs, seeds, "model factory")
+    runs = [(config, seed) for config in configs for seed in seeds]
+    chunks = [runs[i : i + STACK_SIZE] for i in range(0, len(runs), STACK_SIZE)]
+
+    def fit_chunk(chunk: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], Any, list[pd.DataFrame]]:
+        wide, frames = replicas.fit_stacked(
+            [configs[config] for config, _ in chunk],
+            [seed for _, seed in chunk],
+            dataset,
+            epochs=epochs,
+            batch_size=batch_size,
+        )
+        return chunk, wide, frames
+
+    columns = {name: dict((settings or {}).get(name, {})) for name in configs}
+    return _run_groups(chunks, fit_chunk, columns, configs, seeds, dataset, probe, progress)
+
+
+def _run_groups(
+    groups: list[Any],
+    fit_group: Callable[[Any], tuple[list[tuple[str, int]], Any, list[pd.DataFrame]]],
+    columns: Mapping[str, Mapping[str, Any]],
+    configs: Mapping[str, Any],
+    seeds: tuple[int, ...] | list[int],
+    dataset: Dataset,
+    probe: Probe | None,
+    progress: bool,
+) -> Results:
+    """Train each group side by side (``fit_group`` returns its runs' ``(config, seed)``
+    keys, the wide model and their histories), evaluate and probe every run, and collect
+    :class:`Results` in config-major order, each run's ``columns`` after config and seed."""
     tracker = _Progress(len(configs) * len(seeds), progress)
     started = time.perf_counter()
     histories: dict[tuple[str, int], pd.DataFrame] = {}
     rows: dict[tuple[str, int], dict[str, Any]] = {}
     tables: dict[str, list[pd.DataFrame]] = {}
-    for (placement, width), members in groups.items():
-        keys = [(name, seed) for name, _ in members for seed in seeds]
-        wide, frames = replicas.fit(
-            placement,
-            [replicas.Replica(spec.rate, seed) for _, spec in members for seed in seeds],
-            dataset,
-            epochs=epochs,
-            batch_size=batch_size,
-            width=width,
-        )
+    for group in groups:
+        keys, wide, frames = fit_group(group)
         metrics = replicas.evaluate(wide, dataset)
         for index, ((config, seed), history) in enumerate(zip(keys, frames, strict=True)):
             histories[(config, seed)] = history
-            row: dict[str, Any] = {
-                "config": config,
-                "seed": seed,
-                **settings_of(configs[config]),
-                **metrics[index],
-            }
+            row: dict[str, Any] = {"config": config, "seed": seed, **columns[config], **metrics[index]}
             _add_probe(row, tables, probe(replicas.member(wide, index), dataset) if probe else {})
             rows[(config, seed)] = row
             tracker.step(f"{config}, seed {seed}")
@@ -248,7 +301,7 @@ def run_replicated(
     history_frames = []
     for config, seed in order:
         frame = histories[(config, seed)].copy()
-        for position, (key, value) in enumerate(settings_of(configs[config]).items()):
+        for position, (key, value) in enumerate(columns[config].items()):
             frame.insert(position, key, value)
         frame.insert(0, "seed", seed)
         frame.insert(0, "config", config)

@@ -2,8 +2,8 @@
 
 The backend is chosen by ``KERAS_BACKEND`` or ``casekit run --backend``; an unknown or
 uninstalled one is a one-line error before any kernel starts. On JAX, seeded runs are
-bit-identical and the replica fast path follows the single runs, as on TensorFlow, and
-every chapter runs at the smoke profile.
+bit-identical and the replica fast path follows the single runs, as on TensorFlow; every
+chapter runs on JAX in ``tests/test_full_profile.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from helpers import ROOT, casekit
 
 from casekit import _runtime
-from casekit.claims import ledger, report
+from casekit.claims import ledger
 
 
 @pytest.mark.parametrize(
@@ -70,24 +70,6 @@ def test_seeded_runs_and_replicas_behave_the_same_on_jax() -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout
-
-
-@pytest.mark.slow
-def test_every_chapter_runs_on_jax_at_the_smoke_profile() -> None:
-    result = casekit("run", "--profile", "smoke", "--backend", "jax", "--no-progress")
-    assert result.returncode == 0, result.stderr[-3000:]
-    executed = ROOT / "build" / "executed-jax"
-    glued: dict[str, str] = {}
-    for path in sorted((ROOT / "chapters").glob("[0-9][0-9]-*.ipynb")):
-        notebook = json.loads((executed / path.name).read_text())
-        outputs = [o for c in notebook["cells"] for o in c.get("outputs", [])]
-        assert not [o for o in outputs if o.get("name") == "stderr"], f"{path.name} wrote to stderr on JAX"
-        assert any("backend: jax" in "".join(o.get("text", "")) for o in outputs), path.name
-        glued.update(ledger.glued_values(executed / path.name))
-    for claim in ("C1", "C2", "C3", "C4", "C5", "C6"):
-        assert glued[f"verdict_{claim}"] in report.VERDICTS
-    # the exact checks of the title question do not depend on training: they hold on JAX too
-    assert glued["verdict_C1"] == "partly supported" and glued["verdict_C3"] == "refuted"
 
 
 def test_a_chapter_compared_with_itself_agrees_everywhere() -> None:

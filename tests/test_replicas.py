@@ -46,8 +46,19 @@ def test_a_stacked_run_starts_as_its_single_run_and_is_its_own_model(tiny: data.
     for a, b in zip(replicas.member(wide, 0).get_weights(), single.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert replicas.member(wide, 1).name == "conv_2" and wide.seeds == (3, 4)
-    with pytest.raises(ValueError, match="stack needs one seed per model and at least one model; got 2 models and 1 seeds"):
+    with pytest.raises(
+        ValueError, match="stack needs one seed per model and at least one model; got 2 models and 1 seeds"
+    ):
         replicas.stack([spec.build, spec.build], [0])
+
+
+def test_per_epoch_validation_is_evaluate_s_numbers(tiny: data.Dataset) -> None:
+    """The one-batch validation shortcut gives exactly ``evaluate``'s numbers."""
+    wide, _ = replicas.fit(models.EXAMPLE_1, [replicas.Replica(0.5, s) for s in (0, 1)], tiny, epochs=1)
+    assert len(tiny.x_val) <= replicas.EVAL_BATCH_SIZE
+    shortcut = replicas._validate(wide, tiny.x_val, tiny.y_val)
+    assert shortcut == replicas._evaluate(wide, tiny.x_val, tiny.y_val)
+    assert shortcut != replicas._evaluate(wide, tiny.x_test, tiny.y_test)
 
 
 def test_batch_orders_are_per_seed_permutations() -> None:

@@ -471,18 +471,36 @@ def train(
             order, dataset.y_train[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0
         ).history
         train_logs = _replica_logs({k: v[-1] for k, v in history.items()}, count)
-        val = _replica_logs(_evaluate(wide, dataset.x_val, dataset.y_val), count, "val_")
+        val = _replica_logs(_validate(wide, dataset.x_val, dataset.y_val), count, "val_")
         for index in range(count):
             rows[index].append({"epoch": epoch + 1, **train_logs[index], **val[index]})
     return [pd.DataFrame(r) for r in rows]
 
 
-def _evaluate(wide: WideModel, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict[str, Any]:
+#: Inference batch of :func:`evaluate` (results do not depend on it).
+EVAL_BATCH_SIZE = 1000
+
+
+def _validate(wide: WideModel, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """The per-epoch validation: one ``test_on_batch`` call when the split fits in one
+    inference batch (the book's 1,000 digits), which skips ``evaluate``'s per-call set-up
+    (on TensorFlow, about 60 ms, a quarter of an epoch of ten replicas); the same compiled
+    test step on the same batch, so the same numbers. Larger splits go through
+    ``evaluate``."""
+    if len(x) <= EVAL_BATCH_SIZE:
+        logs: dict[str, Any] = wide.model.test_on_batch(x, y, return_dict=True)
+        return logs
+    return _evaluate(wide, x, y)
+
+
+def _evaluate(
+    wide: WideModel, x: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH_SIZE
+) -> dict[str, Any]:
     result: dict[str, Any] = wide.model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     return result
 
 
-def evaluate(wide: WideModel, dataset: Any, batch_size: int = 1000) -> list[dict[str, float]]:
+def evaluate(wide: WideModel, dataset: Any, batch_size: int = EVAL_BATCH_SIZE) -> list[dict[str, float]]:
     """Inference-mode loss and accuracy of every replica on train, validation (``val_``) and
     test, in one pass each.
 

@@ -20,7 +20,7 @@ from casekit.lab import replicas
 from casekit.lab.data import Dataset
 
 #: Batch size for inference-mode evaluation only (results do not depend on it).
-EVAL_BATCH_SIZE = 1000
+EVAL_BATCH_SIZE = replicas.EVAL_BATCH_SIZE
 #: Training batches run per call into the compiled step. A pure speed lever: the same
 #: batches, masks and updates in the same order (tests/test_training.py checks that the
 #: history is identical to one step per call); about 25% faster on 2 CPU cores.

@@ -7,7 +7,8 @@ Prints, from one run on one machine:
     and data with ``steps_per_execution``), whether the two give identical weights, and
     the ratio;
 (b) a sweep of rates x seeds of Example 2 on 60,000 images: sequential plain ``fit``
-    against casekit's replicated sweep (:mod:`casekit.lab.replicas`), and the ratio;
+    against casekit's replicated sweep (:mod:`casekit.lab.replicas`), each timed in a
+    fresh process, and the ratio;
 (c) achieved GFLOP/s of each path against the machine's float32 matrix-multiply peak,
     measured in the same run.
 
@@ -119,6 +120,15 @@ def sweep_replicated(
     return time.perf_counter() - started
 
 
+def timed_sweep(path: str, rates: list[float], seeds: list[int], epochs: int) -> float:
+    """Seconds of one sweep, ``path`` ``"plain"`` (:func:`sweep_plain`) or ``"replicated"``
+    (:func:`sweep_replicated`). :func:`run` times each in a fresh process (of the same
+    backend), so neither pays for what the other left behind: on TensorFlow a replicated
+    sweep timed after the 30 plain fits in one process ran about 1.8x slower than alone."""
+    sweeps = {"plain": sweep_plain, "replicated": sweep_replicated}
+    return float(sweeps[path](timing_dataset(), rates, seeds, epochs))
+
+
 def run(
     rates: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8),
     seeds: Sequence[int] = range(5),
@@ -150,8 +160,9 @@ def run(
         }
     results["epoch"] = steps
     rates, seeds = list(rates), list(seeds)
-    plain = sweep_plain(dataset, rates, seeds, sweep_epochs)
-    fast = sweep_replicated(dataset, rates, seeds, sweep_epochs)
+    sweep = {"rates": rates, "seeds": seeds, "epochs": sweep_epochs}
+    plain = _process.call("casekit.tools.bench:timed_sweep", {"path": "plain", **sweep})
+    fast = _process.call("casekit.tools.bench:timed_sweep", {"path": "replicated", **sweep})
     flops = training_flops(32, len(rates) * len(seeds)) * (IMAGES // 32) * sweep_epochs
     results["sweep"] = {
         "rates": rates,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from casekit._runtime import enable_determinism
+from casekit._runtime import enable_determinism, keras_module
 from casekit.lab import convnets, data, models, replicas, training
 
 
@@ -51,14 +51,24 @@ def test_a_stacked_run_starts_as_its_single_run_and_is_its_own_model(tiny: data.
     ):
         replicas.stack([spec.build, spec.build], [0])
 
+    def functional() -> object:
+        keras = keras_module()
+        inputs = keras.Input((784,))
+        return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(inputs))
+
+    with pytest.raises(ValueError, match=r"stack needs keras\.Sequential models .*; got Functional$"):
+        replicas.stack([functional], [0])
+
 
 def test_per_epoch_validation_is_evaluate_s_numbers(tiny: data.Dataset) -> None:
-    """The one-batch validation shortcut gives exactly ``evaluate``'s numbers."""
+    """The one-batch validation shortcut gives exactly ``evaluate``'s numbers, whatever the
+    model's metrics held before (another split first: nothing carries over)."""
     wide, _ = replicas.fit(models.EXAMPLE_1, [replicas.Replica(0.5, s) for s in (0, 1)], tiny, epochs=1)
     assert len(tiny.x_val) <= replicas.EVAL_BATCH_SIZE
+    on_test = replicas._validate(wide, tiny.x_test, tiny.y_test)
     shortcut = replicas._validate(wide, tiny.x_val, tiny.y_val)
     assert shortcut == replicas._evaluate(wide, tiny.x_val, tiny.y_val)
-    assert shortcut != replicas._evaluate(wide, tiny.x_test, tiny.y_test)
+    assert on_test == replicas._evaluate(wide, tiny.x_test, tiny.y_test) != shortcut
 
 
 def test_batch_orders_are_per_seed_permutations() -> None:

@@ -83,6 +83,12 @@ def test_run_grid_rejects_empty_inputs(tiny: data.Dataset) -> None:
         training.run_grid({}, tiny, seeds=[0], epochs=1)
     with pytest.raises(ValueError, match="seeds must list at least one"):
         training.run_grid({"a": _example_2}, tiny, seeds=[], epochs=1)
+    # a repeated seed is the same run twice, which would count as two in every statistic
+    for run in (training.run_grid, training.run_stacked):
+        with pytest.raises(ValueError, match=r"^seeds must be distinct; \[1\] repeated$"):
+            run({"a": _example_2}, tiny, seeds=[1, 2, 1], epochs=1)
+    with pytest.raises(ValueError, match=r"^seeds must be distinct; \[0\] repeated$"):
+        training.run_replicated({"a": models.EXAMPLE_2}, tiny, seeds=[0, 0], epochs=1)
 
 
 def test_steps_per_execution_changes_speed_not_results(tiny: data.Dataset) -> None:

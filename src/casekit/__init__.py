@@ -9,8 +9,8 @@ The package is layered; each subpackage imports only from those below it (ARCHIT
     checks               ``casekit diagnose``: static and measured checks of a saved model
     claims               evidence records, displays, margins and Holm families, fitting,
                          the control pilot, claim rules, the ledger, readings
-    lab                  data, article, models, convnets, training, replicas, probes,
-                         mechanics, stats, environment
+    lab                  data, article, models, convnets, training, replicas, optimizers,
+                         probes, mechanics, stats, environment
     _runtime, profiles   start-up settings, run profiles
     _process             a function in a child process, stopped with all it started
 

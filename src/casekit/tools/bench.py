@@ -10,7 +10,10 @@ Prints, from one run on one machine:
     against casekit's replicated sweep (:mod:`casekit.lab.replicas`), each timed in a
     fresh process, and the ratio;
 (c) achieved GFLOP/s of each path against the machine's float32 matrix-multiply peak,
-    measured in the same run.
+    measured in the same run;
+(d) where the replicated step's time goes (:func:`step_anatomy`): milliseconds per
+    training step of the sweep's wide model at steady state, against its two largest
+    kernels timed alone in the backend's compiled form.
 
 The 60,000 images are the 5,000 offline digits repeated (timing only: speed does not
 depend on the pixels). Runs are short (few epochs); the output says how many.
@@ -33,7 +36,7 @@ import numpy as np
 from casekit import _process, _runtime
 from casekit._runtime import enable_determinism, keras_module
 from casekit.book.benchmarks import render
-from casekit.lab import data, environment, models, replicas, training
+from casekit.lab import data, environment, models, optimizers, replicas, training
 
 IMAGES = 60_000
 
@@ -129,6 +132,130 @@ def timed_sweep(path: str, rates: list[float], seeds: list[int], epochs: int) ->
     return float(sweeps[path](timing_dataset(), rates, seeds, epochs))
 
 
+def _gradient(loss: Any) -> Any:
+    """The gradient of ``loss`` with respect to its first argument, compiled as the backend's
+    trainer compiles its step: ``jax.jit`` on JAX, ``tf.function`` (no XLA, as under op
+    determinism) on TensorFlow."""
+    if keras_module().backend.backend() == "jax":
+        import jax
+
+        return jax.jit(jax.grad(loss))
+    import tensorflow as tf
+
+    def gradient(weights: Any, *rest: Any) -> Any:
+        with tf.GradientTape() as tape:
+            tape.watch(weights)
+            value = loss(weights, *rest)
+        return tape.gradient(value, weights)
+
+    return tf.function(gradient)
+
+
+def _optimizer_step(parameters: int) -> tuple[Any, tuple[Any, ...]]:
+    """One compiled update of ``parameters`` weights by :func:`casekit.lab.optimizers.adam`,
+    applied as the trainer applies it (``stateless_apply`` under ``jax.jit`` with the state
+    donated, ``apply_gradients`` in a ``tf.function``), and its first inputs; the step
+    returns its next inputs."""
+    keras = keras_module()
+    rng = np.random.default_rng(1)
+    weights = keras.Variable(rng.normal(size=parameters).astype("float32") * 0.05)
+    gradient = keras.ops.convert_to_tensor(rng.normal(size=parameters).astype("float32"))
+    optimizer = optimizers.adam()
+    optimizer.build([weights])
+    if keras.backend.backend() == "jax":
+        import jax
+
+        def stateless(state: Any, trainable: Any, gradient: Any) -> tuple[Any, Any, Any]:
+            trainable, state = optimizer.stateless_apply(state, [gradient], trainable)
+            return state, trainable, gradient
+
+        step = jax.jit(stateless, donate_argnums=(0, 1))
+        return step, ([v.value for v in optimizer.variables], [weights.value], gradient)
+    import tensorflow as tf
+
+    def apply(gradient: Any) -> tuple[Any]:
+        optimizer.apply_gradients([(gradient, weights)])
+        return (gradient,)
+
+    return tf.function(apply), (gradient,)
+
+
+def _milliseconds(step: Any, state: tuple[Any, ...], repeats: int, feed_back: bool = False) -> float:
+    """Milliseconds per call of ``step(*state)`` after a compiling call; with ``feed_back``,
+    each call's outputs are the next call's inputs (an optimizer's state)."""
+    outputs = step(*state)
+    if feed_back:
+        state = tuple(outputs)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        outputs = step(*state)
+        if feed_back:
+            state = tuple(outputs)
+    keras_module().tree.map_structure(np.asarray, outputs)  # waits for the last call
+    return (time.perf_counter() - started) / repeats * 1e3
+
+
+def step_anatomy(
+    dataset: data.Dataset, count: int = 30, batch: int = 32, steps: int = 200, width: int = 64
+) -> dict[str, Any]:
+    """Where one training step of the replicated sweep goes, in milliseconds.
+
+    ``step_ms``: a steady-state step of the sweep's wide model (``count`` replicas of
+    Example 2, batch ``batch``, rows gathered from all of ``dataset``'s training images),
+    timed over a second pass of ``steps`` steps. Against it,
+    two kernels of that step timed alone, compiled as the trainer compiles them:
+
+    - ``matmul_ms``: the first layer's per-replica matrix products, forward and weight
+      gradient, on rows gathered from the images, which is most of the step's arithmetic;
+    - ``adam_ms``: the replicated paths' Adam (:func:`casekit.lab.optimizers.adam`) updating
+      as many weights as the wide model has (weights, both moments and the gradient read,
+      three arrays written): a memory-bound pass.
+
+    When ``step_ms`` is close to their sum, the step runs at the speed of its own kernels, and
+    a faster loop around it (one compiled call per run) cannot make it much faster.
+    """
+    keras = keras_module()
+    ops = keras.ops
+    keras.backend.clear_session()
+    images = dataset.x_train
+    seeds = list(range(count))
+    wide = replicas.build(models.EXAMPLE_2, [replicas.Replica(0.5, s) for s in seeds], images=images)
+    wide.trainer.steps_per_execution = steps
+    epoch_seconds = []
+    for epoch in range(2):  # the first compiles; each reads its first rows of the seeds' orders
+        order = replicas.batch_orders(seeds, len(images), epoch)[: steps * batch]
+        started = time.perf_counter()
+        wide.trainer.fit(order, dataset.y_train[order], epochs=1, batch_size=batch, shuffle=False, verbose=0)
+        epoch_seconds.append(time.perf_counter() - started)
+    parameters = sum(int(np.prod(w.shape)) for w in wide.trainer.trainable_weights)
+
+    rng = np.random.default_rng(0)
+    x = ops.convert_to_tensor(images.astype("float32"))
+    kernel = ops.convert_to_tensor((rng.normal(size=(count, 784, width)) * 0.05).astype("float32"))
+    rows = ops.convert_to_tensor(rng.integers(0, len(images), size=(count, batch)).astype("int32"))
+
+    def first_layer_loss(kernel: Any, x: Any, rows: Any) -> Any:
+        return ops.sum(ops.square(ops.matmul(ops.take(x, rows, axis=0), kernel)))
+
+    matmul = _milliseconds(_gradient(first_layer_loss), (kernel, x, rows), repeats=steps)
+
+    update = _milliseconds(*_optimizer_step(parameters), repeats=steps, feed_back=True)
+    return {
+        "replicas": count,
+        "batch": batch,
+        "parameters": parameters,
+        "step_ms": epoch_seconds[1] / steps * 1e3,
+        "matmul_ms": matmul,
+        "adam_ms": update,
+    }
+
+
+def timed_anatomy(count: int) -> dict[str, Any]:
+    """:func:`step_anatomy` of ``count`` replicas on the timing data; :func:`run` calls it in a
+    fresh process, as it times the sweeps."""
+    return step_anatomy(timing_dataset(), count=count)
+
+
 def run(
     rates: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8),
     seeds: Sequence[int] = range(5),
@@ -174,6 +301,8 @@ def run(
         "plain_gflops": flops / plain / 1e9,
         "casekit_gflops": flops / fast / 1e9,
     }
+    count = len(rates) * len(seeds)
+    results["anatomy"] = _process.call("casekit.tools.bench:timed_anatomy", {"count": count})
     return results
 
 

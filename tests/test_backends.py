@@ -50,7 +50,8 @@ def test_an_uninstalled_backend_is_named_with_the_way_to_install_it(monkeypatch:
 
 @pytest.mark.slow
 def test_seeded_runs_and_replicas_behave_the_same_on_jax() -> None:
-    """The determinism and replica-equivalence tests, re-run with Keras on JAX."""
+    """The determinism and replica-equivalence tests, and the benchmark's JAX kernels, re-run
+    with Keras on JAX."""
     tests = [
         "tests/test_training.py::test_same_seed_gives_identical_runs",
         "tests/test_training.py::test_different_seeds_give_different_runs",
@@ -59,6 +60,9 @@ def test_seeded_runs_and_replicas_behave_the_same_on_jax() -> None:
         "tests/test_replicas.py::test_without_randomness_replicas_follow_the_single_run_trajectories",
         "tests/test_mechanics.py",
         "tests/test_environment.py",
+        "tests/test_bench.py::test_step_anatomy_times_a_step_and_its_kernels",
+        "tests/test_bench.py::test_the_timed_matrix_products_are_the_first_layers_weight_gradient",
+        "tests/test_bench.py::test_the_timed_optimizer_step_is_an_adam_step",
     ]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+
 from casekit.book import benchmarks, execution
 from casekit.tools import bench
 
@@ -36,13 +38,26 @@ def test_training_flops_counts_three_forward_passes() -> None:
     assert bench.training_flops(32, replicas_per_step=30) == 30 * bench.training_flops(32)
 
 
+def _anatomy() -> dict[str, float]:
+    return {"replicas": 30, "batch": 32, "parameters": 1000, "step_ms": 5.0, "matmul_ms": 2.5, "adam_ms": 1.5}
+
+
 def test_render_shows_where_a_step_goes() -> None:
-    anatomy: dict[str, float] = {"replicas": 30, "batch": 32, "parameters": 1000}
-    anatomy |= {"step_ms": 5.0, "matmul_ms": 2.5, "adam_ms": 1.5}
-    text = benchmarks.render({**_results(), "anatomy": anatomy})
+    text = benchmarks.render({**_results(), "anatomy": _anatomy()})
     assert "(d) one step of the sweep's wide model (30 replicas, batch 32, 1,000 weights)" in text
-    assert "together 4.00 ms, 80% of the step" in text
+    assert "together 4.00 ms, 80% of the step; everything else 1.00 ms" in text
     assert "(d)" not in benchmarks.render(_results())  # a benchmark saved before it existed
+
+
+def test_report_lists_where_a_step_goes(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "benchmark.json"
+    path.write_text(json.dumps({"runs": [{**_results(), "anatomy": _anatomy()}]}))
+    page = execution.report_markdown([], benchmark=path)
+    assert "Where one replicated step goes:\n\n- one step of the sweep's wide model" in page
+    assert "\n- together 4.00 ms, 80% of the step" in page
 
 
 def test_step_anatomy_times_a_step_and_its_kernels() -> None:
@@ -53,6 +68,27 @@ def test_step_anatomy_times_a_step_and_its_kernels() -> None:
     # Example 2: Dense(64), BatchNormalization (scale and offset), Dense(10), per replica
     assert anatomy["parameters"] == 2 * (784 * 64 + 64 + 2 * 64 + 64 * 10 + 10)
     assert all(anatomy[key] > 0 for key in ("step_ms", "matmul_ms", "adam_ms"))
+
+
+def test_the_timed_matrix_products_are_the_first_layers_weight_gradient() -> None:
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(10, 6)).astype("float32")
+    kernel = rng.normal(size=(2, 6, 3)).astype("float32")
+    rows = np.array([[0, 3, 3, 9], [1, 2, 5, 7]], dtype="int32")  # (replicas, batch)
+    gradient = np.asarray(bench.first_layer_gradient()(kernel, images, rows))
+    for r in range(2):  # d/dW sum((x W)^2) = 2 x^T x W, on replica r's own rows
+        x = images[rows[r]]
+        np.testing.assert_allclose(gradient[r], 2 * x.T @ (x @ kernel[r]), rtol=1e-4, atol=1e-4)
+
+
+def test_the_timed_optimizer_step_is_an_adam_step() -> None:
+    step, inputs, weights_of = bench.optimizer_step([(3, 4), (5,)])
+    before = [np.array(w, copy=True) for w in weights_of(inputs)]
+    gradients = [np.array(g, copy=True) for g in inputs[-1]]
+    after = weights_of(step(*inputs))
+    for old, new, grad in zip(before, after, gradients, strict=True):
+        # Adam's first step moves every weight by the learning rate against its gradient
+        np.testing.assert_allclose(new - old, -0.001 * np.sign(grad), atol=1e-6)
 
 
 def test_matmul_peak_is_positive() -> None:

@@ -72,17 +72,21 @@ def _render_run(results: dict[str, Any]) -> str:
         f"casekit {sweep['casekit_gflops']:.1f} ({sweep['casekit_gflops'] / peak:.1%})"
     )
     if "anatomy" in results:  # benchmarks saved before it was measured lack it
-        lines += ["", *anatomy_lines(results["anatomy"])]
+        first, *rest = anatomy_lines(results["anatomy"])
+        lines += ["", f"(d) {first}", *(f"  {line}" for line in rest)]
     return "\n".join(lines)
 
 
 def anatomy_lines(anatomy: dict[str, Any]) -> list[str]:
-    """Where one replicated training step's time goes (:func:`casekit.tools.bench.step_anatomy`)."""
+    """Where one replicated training step's time goes (:func:`casekit.tools.bench.step_anatomy`),
+    in three lines."""
+    step = anatomy["step_ms"]
     kernels = anatomy["matmul_ms"] + anatomy["adam_ms"]
     return [
-        f"(d) one step of the sweep's wide model ({anatomy['replicas']} replicas, batch "
-        f"{anatomy['batch']}, {anatomy['parameters']:,} weights), steady state: {anatomy['step_ms']:.2f} ms",
-        f"  alone: first layer's matrix products, forward and weight gradient, "
+        f"one step of the sweep's wide model ({anatomy['replicas']} replicas, batch "
+        f"{anatomy['batch']}, {anatomy['parameters']:,} weights), steady state: {step:.2f} ms",
+        f"alone: the first layer's matrix products (gather, forward, weight gradient) "
         f"{anatomy['matmul_ms']:.2f} ms; Adam's update {anatomy['adam_ms']:.2f} ms",
-        f"  together {kernels:.2f} ms, {kernels / anatomy['step_ms']:.0%} of the step",
+        f"together {kernels:.2f} ms, {kernels / step:.0%} of the step; everything else "
+        f"{step - kernels:.2f} ms",
     ]

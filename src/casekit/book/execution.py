@@ -99,7 +99,7 @@ def benchmark_markdown(results: dict[str, Any], *, on_gpu: bool = False) -> list
             "## Training speed (`make bench`)",
             "",
             f"Measured with `make bench` on the machine that produced the stored chapters, on "
-            f"{runs[0]['images']:,} images, every backend one after the other in one session.",
+            f"{runs[0]['images']:,} images, every backend one after the other in one run.",
         ]
     )
     for run in runs:
@@ -125,7 +125,8 @@ def benchmark_markdown(results: dict[str, Any], *, on_gpu: bool = False) -> list
             f"| {sweep['plain_gflops'] / peak:.1%} / {sweep['casekit_gflops'] / peak:.1%} |"
         )
         if "anatomy" in run:
-            lines += ["", *(line.strip() for line in benchmarks.anatomy_lines(run["anatomy"]))]
+            lines += ["", "Where one replicated step goes:", ""]
+            lines += [f"- {line}" for line in benchmarks.anatomy_lines(run["anatomy"])]
     if len(runs) > 1:
         lines += [
             "",

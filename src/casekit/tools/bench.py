@@ -132,87 +132,112 @@ def timed_sweep(path: str, rates: list[float], seeds: list[int], epochs: int) ->
     return float(sweeps[path](timing_dataset(), rates, seeds, epochs))
 
 
-def _gradient(loss: Any) -> Any:
-    """The gradient of ``loss`` with respect to its first argument, compiled as the backend's
-    trainer compiles its step: ``jax.jit`` on JAX, ``tf.function`` (no XLA, as under op
-    determinism) on TensorFlow."""
+def first_layer_gradient() -> Any:
+    """The first replicated layer's matrix products in one training step, compiled as the
+    backend's trainer compiles its step (``jax.jit`` on JAX; ``tf.function`` on TensorFlow,
+    without XLA, as under op determinism).
+
+    ``gradient(kernel, images, rows)`` gathers each replica's rows (``rows``: ``(replicas,
+    batch)``) from ``images``, multiplies them by that replica's kernel (``(replicas, d,
+    units)``) as :class:`ReplicaDense` does, and returns the gradient of the summed squared
+    outputs with respect to the kernels: the gather, the forward product and the weight
+    gradient's product of a step.
+    """
+    ops = keras_module().ops
+
+    def loss(kernel: Any, images: Any, rows: Any) -> Any:
+        return ops.sum(ops.square(ops.matmul(ops.take(images, rows, axis=0), kernel)))
+
     if keras_module().backend.backend() == "jax":
         import jax
 
         return jax.jit(jax.grad(loss))
     import tensorflow as tf
 
-    def gradient(weights: Any, *rest: Any) -> Any:
+    def gradient(kernel: Any, images: Any, rows: Any) -> Any:
         with tf.GradientTape() as tape:
-            tape.watch(weights)
-            value = loss(weights, *rest)
-        return tape.gradient(value, weights)
+            tape.watch(kernel)
+            value = loss(kernel, images, rows)
+        return tape.gradient(value, kernel)
 
     return tf.function(gradient)
 
 
-def _optimizer_step(parameters: int) -> tuple[Any, tuple[Any, ...]]:
-    """One compiled update of ``parameters`` weights by :func:`casekit.lab.optimizers.adam`,
-    applied as the trainer applies it (``stateless_apply`` under ``jax.jit`` with the state
-    donated, ``apply_gradients`` in a ``tf.function``), and its first inputs; the step
-    returns its next inputs."""
+def optimizer_step(shapes: Sequence[tuple[int, ...]], seed: int = 1) -> tuple[Any, tuple[Any, ...], Any]:
+    """One compiled Adam update (:func:`casekit.lab.optimizers.adam`, the replicated trainers'
+    optimizer) of weights of ``shapes``, applied as the trainer applies it: ``stateless_apply``
+    under ``jax.jit`` with the optimizer state and the weights donated, or ``apply_gradients``
+    in a ``tf.function``.
+
+    Returns ``(step, inputs, weights_of)``: ``step(*inputs)`` returns the next call's inputs
+    (the gradients stay the same), and ``weights_of(outputs)`` the weights after the call, as
+    NumPy arrays.
+    """
     keras = keras_module()
-    rng = np.random.default_rng(1)
-    weights = keras.Variable(rng.normal(size=parameters).astype("float32") * 0.05)
-    gradient = keras.ops.convert_to_tensor(rng.normal(size=parameters).astype("float32"))
+    rng = np.random.default_rng(seed)
+    weights = [keras.Variable((rng.normal(size=s) * 0.05).astype("float32")) for s in shapes]
+    gradients = [keras.ops.convert_to_tensor(rng.normal(size=s).astype("float32")) for s in shapes]
     optimizer = optimizers.adam()
-    optimizer.build([weights])
+    optimizer.build(weights)
     if keras.backend.backend() == "jax":
         import jax
 
-        def stateless(state: Any, trainable: Any, gradient: Any) -> tuple[Any, Any, Any]:
-            trainable, state = optimizer.stateless_apply(state, [gradient], trainable)
-            return state, trainable, gradient
+        def stateless(state: Any, trainable: Any, gradients: Any) -> tuple[Any, Any, Any]:
+            trainable, state = optimizer.stateless_apply(state, gradients, trainable)
+            return state, trainable, gradients
 
+        # the gradients are an input that is not donated, returned as they came (no copy)
         step = jax.jit(stateless, donate_argnums=(0, 1))
-        return step, ([v.value for v in optimizer.variables], [weights.value], gradient)
+        inputs = ([v.value for v in optimizer.variables], [w.value for w in weights], gradients)
+        return step, inputs, lambda outputs: [np.asarray(w) for w in outputs[1]]
     import tensorflow as tf
 
-    def apply(gradient: Any) -> tuple[Any]:
-        optimizer.apply_gradients([(gradient, weights)])
-        return (gradient,)
+    def apply(gradients: Any) -> None:
+        optimizer.apply_gradients(zip(gradients, weights, strict=True))
 
-    return tf.function(apply), (gradient,)
+    compiled = tf.function(apply)
+
+    def update(gradients: Any) -> tuple[Any]:
+        compiled(gradients)  # updates the variables in place; returns when done
+        return (gradients,)
+
+    return update, (gradients,), lambda outputs: [np.asarray(w) for w in weights]
 
 
-def _milliseconds(step: Any, state: tuple[Any, ...], repeats: int, feed_back: bool = False) -> float:
-    """Milliseconds per call of ``step(*state)`` after a compiling call; with ``feed_back``,
-    each call's outputs are the next call's inputs (an optimizer's state)."""
-    outputs = step(*state)
-    if feed_back:
-        state = tuple(outputs)
-    started = time.perf_counter()
-    for _ in range(repeats):
-        outputs = step(*state)
-        if feed_back:
-            state = tuple(outputs)
-    keras_module().tree.map_structure(np.asarray, outputs)  # waits for the last call
-    return (time.perf_counter() - started) / repeats * 1e3
+def _milliseconds(call: Any, repeats: int, passes: int = 3) -> float:
+    """Median over ``passes`` of the milliseconds per call of ``call(i)``, ``i`` in
+    ``range(repeats)``, after one call that compiles; ``call`` returns what to wait on."""
+    call(0)
+    times = []
+    for _ in range(passes):
+        started = time.perf_counter()
+        for i in range(repeats):
+            outputs = call(i)
+        keras_module().tree.map_structure(np.asarray, outputs)  # waits for the last call
+        times.append((time.perf_counter() - started) / repeats * 1e3)
+    return float(np.median(times))
 
 
 def step_anatomy(
     dataset: data.Dataset, count: int = 30, batch: int = 32, steps: int = 200, width: int = 64
 ) -> dict[str, Any]:
-    """Where one training step of the replicated sweep goes, in milliseconds.
+    """Where one training step of the replicated sweep goes, in milliseconds (medians of three
+    passes of ``steps`` steps or calls, after one that compiles).
 
     ``step_ms``: a steady-state step of the sweep's wide model (``count`` replicas of
-    Example 2, batch ``batch``, rows gathered from all of ``dataset``'s training images),
-    timed over a second pass of ``steps`` steps. Against it,
-    two kernels of that step timed alone, compiled as the trainer compiles them:
+    Example 2, batch ``batch``, rows gathered from all of ``dataset``'s training images in
+    each replica's own order). Against it, two kernels of that step timed alone, compiled as
+    the trainer compiles them:
 
-    - ``matmul_ms``: the first layer's per-replica matrix products, forward and weight
-      gradient, on rows gathered from the images, which is most of the step's arithmetic;
-    - ``adam_ms``: the replicated paths' Adam (:func:`casekit.lab.optimizers.adam`) updating
-      as many weights as the wide model has (weights, both moments and the gradient read,
-      three arrays written): a memory-bound pass.
+    - ``matmul_ms``: the first layer's per-replica matrix products (:func:`first_layer_gradient`:
+      gather, forward and weight gradient), each call on the next batch's rows: most of the
+      step's arithmetic;
+    - ``adam_ms``: the replicated trainers' Adam update (:func:`optimizer_step`) of weights of
+      the wide model's shapes: its largest pass over memory.
 
-    When ``step_ms`` is close to their sum, the step runs at the speed of its own kernels, and
-    a faster loop around it (one compiled call per run) cannot make it much faster.
+    Everything else in the step (the other layers, the loss, the metrics, each call's
+    dispatch) takes ``step_ms`` minus their sum: the most that a faster loop around the same
+    kernels could save.
     """
     keras = keras_module()
     ops = keras.ops
@@ -221,32 +246,39 @@ def step_anatomy(
     seeds = list(range(count))
     wide = replicas.build(models.EXAMPLE_2, [replicas.Replica(0.5, s) for s in seeds], images=images)
     wide.trainer.steps_per_execution = steps
-    epoch_seconds = []
-    for epoch in range(2):  # the first compiles; each reads its first rows of the seeds' orders
-        order = replicas.batch_orders(seeds, len(images), epoch)[: steps * batch]
+    orders = [replicas.batch_orders(seeds, len(images), epoch)[: steps * batch] for epoch in range(4)]
+    labels = [dataset.y_train[order] for order in orders]
+
+    def train(epoch: int) -> float:
         started = time.perf_counter()
-        wide.trainer.fit(order, dataset.y_train[order], epochs=1, batch_size=batch, shuffle=False, verbose=0)
-        epoch_seconds.append(time.perf_counter() - started)
-    parameters = sum(int(np.prod(w.shape)) for w in wide.trainer.trainable_weights)
+        wide.trainer.fit(orders[epoch], labels[epoch], epochs=1, batch_size=batch, shuffle=False, verbose=0)
+        return time.perf_counter() - started
 
-    rng = np.random.default_rng(0)
+    train(0)  # compiles
+    step_ms = float(np.median([train(epoch) for epoch in (1, 2, 3)])) / steps * 1e3
+
     x = ops.convert_to_tensor(images.astype("float32"))
-    kernel = ops.convert_to_tensor((rng.normal(size=(count, 784, width)) * 0.05).astype("float32"))
-    rows = ops.convert_to_tensor(rng.integers(0, len(images), size=(count, batch)).astype("int32"))
+    kernel = ops.convert_to_tensor(
+        (np.random.default_rng(0).normal(size=(count, 784, width)) * 0.05).astype("float32")
+    )
+    rows = [ops.convert_to_tensor(np.ascontiguousarray(o.T)) for o in orders[0].reshape(steps, batch, count)]
+    gradient = first_layer_gradient()
+    matmul = _milliseconds(lambda i: gradient(kernel, x, rows[i]), steps)
 
-    def first_layer_loss(kernel: Any, x: Any, rows: Any) -> Any:
-        return ops.sum(ops.square(ops.matmul(ops.take(x, rows, axis=0), kernel)))
+    update, state, _ = optimizer_step([tuple(w.shape) for w in wide.trainer.trainable_weights])
 
-    matmul = _milliseconds(_gradient(first_layer_loss), (kernel, x, rows), repeats=steps)
+    def adam(_: int) -> Any:
+        nonlocal state
+        state = update(*state)
+        return state
 
-    update = _milliseconds(*_optimizer_step(parameters), repeats=steps, feed_back=True)
     return {
         "replicas": count,
         "batch": batch,
-        "parameters": parameters,
-        "step_ms": epoch_seconds[1] / steps * 1e3,
+        "parameters": sum(int(np.prod(w.shape)) for w in wide.trainer.trainable_weights),
+        "step_ms": step_ms,
         "matmul_ms": matmul,
-        "adam_ms": update,
+        "adam_ms": _milliseconds(adam, steps),
     }
 
 
@@ -261,7 +293,7 @@ def run(
     seeds: Sequence[int] = range(5),
     sweep_epochs: int = 1,
 ) -> dict[str, Any]:
-    """Run the three measurements and return them as a JSON-ready dict."""
+    """Run the four measurements and return them as a JSON-ready dict."""
     keras = keras_module()
     dataset = timing_dataset()
     peak = matmul_peak()

@@ -12,8 +12,9 @@ Prints, from one run on one machine:
 (c) achieved GFLOP/s of each path against the machine's float32 matrix-multiply peak,
     measured in the same run;
 (d) where the replicated step's time goes (:func:`step_anatomy`): milliseconds per
-    training step of the sweep's wide model at steady state, against its two largest
-    kernels timed alone in the backend's compiled form.
+    steady-state training step of a wide model like the sweep's, against two of its
+    kernels (most of its arithmetic, its largest pass over memory) timed alone in the
+    backend's compiled form.
 
 The 60,000 images are the 5,000 offline digits repeated (timing only: speed does not
 depend on the pixels). Runs are short (few epochs); the output says how many.
@@ -224,8 +225,8 @@ def step_anatomy(
     """Where one training step of the replicated sweep goes, in milliseconds (medians of three
     passes of ``steps`` steps or calls, after one that compiles).
 
-    ``step_ms``: a steady-state step of the sweep's wide model (``count`` replicas of
-    Example 2, batch ``batch``, rows gathered from all of ``dataset``'s training images in
+    ``step_ms``: a steady-state step of a wide model like the sweep's (``count`` replicas of
+    Example 2 at rate 0.5, batch ``batch``, rows gathered from all of ``dataset``'s training images in
     each replica's own order). Against it, two kernels of that step timed alone, compiled as
     the trainer compiles them:
 
@@ -236,8 +237,9 @@ def step_anatomy(
       the wide model's shapes: its largest pass over memory.
 
     Everything else in the step (the other layers, the loss, the metrics, each call's
-    dispatch) takes ``step_ms`` minus their sum: the most that a faster loop around the same
-    kernels could save.
+    dispatch) takes ``step_ms`` minus their sum: about what a faster loop around the same
+    kernels could save (an estimate: each kernel timed alone also pays its own call's
+    dispatch).
     """
     keras = keras_module()
     ops = keras.ops
